@@ -1,0 +1,207 @@
+//! An app: one mini-program instance. It owns its config, its HTTP clients
+//! (connection pools), its task table, its in-flight limiter (FIFO queue),
+//! its background state and its event dispatcher.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http::HeaderValue;
+use tokio::sync::Semaphore;
+
+use crate::config::AppConfig;
+use crate::errors::{Api, ApiError, Errno, Status, WxError};
+use crate::event::dispatch::{Dispatcher, Mode, Wakeup};
+use crate::event::{Event, UserData};
+use crate::net::client::HttpClients;
+use crate::options::Opts;
+use crate::task::{lookup, Lookup, TaskShared, TaskTable};
+use crate::{policy, request, runtime};
+
+#[derive(Default)]
+struct Background {
+    active: bool,
+    /// Bumped on every change, so a stale grace timer does nothing.
+    epoch: u64,
+}
+
+/// What tasks of an app share. Tasks hold it alive while they run.
+pub struct AppCore {
+    pub config: AppConfig,
+    pub referer: HeaderValue,
+    pub http: HttpClients,
+    /// request + uploadFile + downloadFile in flight; FIFO beyond (tokio's
+    /// semaphore is fair).
+    pub limiter: Arc<Semaphore>,
+    pub(crate) dispatcher: Arc<Dispatcher>,
+    pub(crate) tasks: Arc<TaskTable>,
+    background: Mutex<Background>,
+}
+
+impl AppCore {
+    /// New calls fail with `interrupted` while in background (unless the
+    /// host allowed background work with grace -1).
+    pub fn check_foreground(&self) -> Result<(), WxError> {
+        let bg = self.background.lock().expect("background lock poisoned");
+        if bg.active && self.config.background_grace.is_some() {
+            return Err(WxError::interrupted());
+        }
+        Ok(())
+    }
+}
+
+/// A handle on an app; dropping it does not free the app, [`App::close`] does.
+pub struct App {
+    core: Arc<AppCore>,
+}
+
+impl App {
+    /// Validates the config and starts the app's dispatcher.
+    pub fn new(config_json: &[u8], mode: Mode) -> Result<App, ApiError> {
+        let config = AppConfig::from_json(config_json).map_err(|e| ApiError::new(Status::InvalidConfig, e))?;
+        let referer = HeaderValue::from_str(&policy::referer(&config.app_id, &config.version))
+            .map_err(|_| ApiError::new(Status::InvalidConfig, "appId/version: not valid in a Referer header"))?;
+        let http = HttpClients::new(&config).map_err(|e| ApiError::new(Status::InvalidConfig, e))?;
+        let dispatcher = Dispatcher::start(mode)
+            .map_err(|e| ApiError::new(Status::InvalidState, format!("cannot start the dispatcher thread: {e}")))?;
+        let tasks = TaskTable::new()?;
+        let limiter = Arc::new(Semaphore::new(config.max_concurrent_requests));
+        log::info!("app created (urlCheck {}, {} request domains)", config.policy.url_check, config.policy.domains(policy::DomainKind::Request).len());
+        Ok(App {
+            core: Arc::new(AppCore {
+                config,
+                referer,
+                http,
+                limiter,
+                dispatcher: Arc::new(dispatcher),
+                tasks,
+                background: Mutex::new(Background::default()),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.core.config
+    }
+
+    /// wx.request. `body` is the ArrayBuffer `data`, if any.
+    pub fn request(&self, options_json: &[u8], body: Option<Bytes>, user_data: UserData) -> Result<u64, ApiError> {
+        let opts = Opts::parse(options_json)?;
+        let task = self.register(Api::Request, user_data)?;
+        let fut = request::run(self.core.clone(), task.clone(), opts, body, runtime::now_ms());
+        spawn_task(&task, fut);
+        Ok(task.id)
+    }
+
+    /// Starts a task of an API that is not implemented yet: misuse-free
+    /// `InvalidState` with a clear message, no event.
+    pub fn not_yet(&self, api: Api) -> Result<u64, ApiError> {
+        Err(ApiError::new(
+            Status::InvalidState,
+            format!("wx.{} is not implemented in this build of wxnet yet", api.name()),
+        ))
+    }
+
+    fn register(&self, api: Api, user_data: UserData) -> Result<Arc<TaskShared>, ApiError> {
+        self.core.tasks.register(api, user_data, &self.core.dispatcher)
+    }
+
+    /// Foreground/background switch (spec section 7).
+    pub fn set_background(&self, background: bool) {
+        let epoch = {
+            let mut bg = self.core.background.lock().expect("background lock poisoned");
+            if bg.active == background {
+                return;
+            }
+            bg.active = background;
+            bg.epoch += 1;
+            bg.epoch
+        };
+        let Some(grace) = self.core.config.background_grace else {
+            return;
+        };
+        if background {
+            let core = Arc::downgrade(&self.core);
+            runtime::handle().spawn(async move {
+                tokio::time::sleep(grace).await;
+                if let Some(core) = core.upgrade() {
+                    interrupt_after_grace(&core, epoch);
+                }
+            });
+        }
+    }
+
+    pub fn poll(&self, timeout: Option<Duration>) -> Result<Option<Event>, ApiError> {
+        self.core.dispatcher.poll(timeout)
+    }
+
+    pub fn set_wakeup(&self, wakeup: Option<Wakeup>) -> Result<(), ApiError> {
+        self.core.dispatcher.set_wakeup(wakeup)
+    }
+
+    /// Whether the caller runs inside one of this app's callbacks.
+    pub fn in_own_callback(&self) -> bool {
+        self.core.dispatcher.is_current_thread()
+    }
+
+    /// Frees the app: aborts every task (their terminal events are delivered
+    /// first in callback mode, dropped in poll mode), waits until no callback
+    /// of this app runs, and guarantees none runs afterwards.
+    pub fn close(&self) -> Result<(), ApiError> {
+        if self.in_own_callback() {
+            return Err(ApiError::new(
+                Status::WouldDeadlock,
+                "wxnet_app_free was called from inside this app's own callback",
+            ));
+        }
+        for task in self.core.tasks.close() {
+            task.abort();
+        }
+        self.core.tasks.unregister();
+        self.core.dispatcher.shutdown();
+        log::info!("app freed");
+        Ok(())
+    }
+}
+
+fn interrupt_after_grace(core: &AppCore, epoch: u64) {
+    {
+        let bg = core.background.lock().expect("background lock poisoned");
+        if !bg.active || bg.epoch != epoch {
+            return;
+        }
+    }
+    let victims = core.tasks.live(|api| api != Api::ConnectSocket);
+    log::info!("background grace over: interrupting {} tasks", victims.len());
+    for task in victims {
+        task.cancel_with(&WxError::interrupted());
+    }
+}
+
+/// Runs a task's future on the shared runtime. A panic inside it ends the
+/// task with FAIL errno 600000; the app keeps working.
+pub(crate) fn spawn_task(task: &Arc<TaskShared>, fut: impl Future<Output = ()> + Send + 'static) {
+    let guard = task.clone();
+    let handle = runtime::handle().spawn(async move {
+        if AssertUnwindSafe(fut).catch_unwind().await.is_err() {
+            log::error!("task {} panicked", guard.id);
+            guard.fail(&WxError::new(Errno::Unknown, "unknown network error: internal error"));
+        }
+    });
+    task.set_abort_handle(handle.abort_handle());
+}
+
+/// `wxnet_task_abort`: never blocks, idempotent, works on queued tasks.
+pub fn task_abort(id: u64) -> Result<(), ApiError> {
+    match lookup(id) {
+        Lookup::Live(task) => {
+            task.abort();
+            Ok(())
+        }
+        Lookup::Ended => Ok(()),
+        Lookup::Unknown => Err(ApiError::new(Status::UnknownTask, format!("no task with id {id}"))),
+    }
+}

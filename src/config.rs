@@ -1,0 +1,326 @@
+//! The app config JSON of the ABI -> a validated [`AppConfig`].
+//!
+//! Unknown fields and ill-typed values are errors whose message names the
+//! field (via `serde_path_to_error`), so a host sees e.g.
+//! `networkTimeout.request: invalid type: string "5", expected u64`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+use serde::Deserialize;
+
+use crate::policy::{AllowedDomain, DomainKind, Policy};
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawDomains {
+    request: Option<Vec<String>>,
+    socket: Option<Vec<String>>,
+    upload_file: Option<Vec<String>>,
+    download_file: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawTimeouts {
+    request: Option<u64>,
+    connect_socket: Option<u64>,
+    upload_file: Option<u64>,
+    download_file: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawConfig {
+    app_id: String,
+    version: Option<String>,
+    domains: Option<RawDomains>,
+    url_check: Option<bool>,
+    tls_verify: Option<bool>,
+    allow_lan: Option<bool>,
+    network_timeout: Option<RawTimeouts>,
+    max_timeout_ms: Option<u64>,
+    max_concurrent_requests: Option<u32>,
+    max_sockets: Option<u32>,
+    max_domains_per_type: Option<u32>,
+    max_download_bytes: Option<u64>,
+    background_grace_ms: Option<i64>,
+    temp_dir: Option<String>,
+    user_data_dir: Option<String>,
+    cache_dir: Option<String>,
+    ca_certificates: Option<Vec<String>>,
+    resolve: Option<HashMap<String, String>>,
+    cookie_jar: Option<bool>,
+}
+
+/// Default timeouts per API, before the cap (`networkTimeout`).
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub request: Duration,
+    pub connect_socket: Duration,
+    pub upload_file: Duration,
+    pub download_file: Duration,
+}
+
+/// A validated app configuration. Built once by [`AppConfig::from_json`].
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub app_id: String,
+    pub version: String,
+    pub policy: Policy,
+    pub tls_verify: bool,
+    pub timeouts: Timeouts,
+    pub max_timeout: Duration,
+    pub max_concurrent_requests: usize,
+    pub max_sockets: usize,
+    pub max_download_bytes: u64,
+    /// `None`: background work allowed (grace -1).
+    pub background_grace: Option<Duration>,
+    pub temp_dir: Option<PathBuf>,
+    pub user_data_dir: Option<PathBuf>,
+    pub cache_dir: Option<PathBuf>,
+    pub ca_certificates: Vec<CertificateDer<'static>>,
+    /// `host:port` (host lowercased, no trailing dot) -> pinned address.
+    pub resolve: HashMap<String, SocketAddr>,
+    pub cookie_jar: bool,
+}
+
+const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+
+impl AppConfig {
+    /// Parses and validates the config JSON. The error names the field.
+    pub fn from_json(json: &[u8]) -> Result<AppConfig, String> {
+        let de = &mut serde_json::Deserializer::from_slice(json);
+        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                e.inner().to_string()
+            } else {
+                format!("{path}: {}", e.inner())
+            }
+        })?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawConfig) -> Result<AppConfig, String> {
+        check_header_safe("appId", &raw.app_id)?;
+        if raw.app_id.is_empty() {
+            return Err("appId: must not be empty".into());
+        }
+        let version = raw.version.unwrap_or_else(|| "0".into());
+        check_header_safe("version", &version)?;
+
+        let max_domains = raw.max_domains_per_type.unwrap_or(20) as usize;
+        let raw_domains = raw.domains.unwrap_or_default();
+        let mut policy = Policy {
+            url_check: raw.url_check.unwrap_or(true),
+            allow_lan: raw.allow_lan.unwrap_or(true),
+            domains: Default::default(),
+        };
+        for kind in DomainKind::ALL {
+            let list = match kind {
+                DomainKind::Request => &raw_domains.request,
+                DomainKind::Socket => &raw_domains.socket,
+                DomainKind::UploadFile => &raw_domains.upload_file,
+                DomainKind::DownloadFile => &raw_domains.download_file,
+            };
+            let list = list.as_deref().unwrap_or_default();
+            let key = kind.config_key();
+            if list.len() > max_domains {
+                return Err(format!(
+                    "domains.{key}: {} entries, more than maxDomainsPerType ({max_domains})",
+                    list.len()
+                ));
+            }
+            for (i, entry) in list.iter().enumerate() {
+                let parsed = AllowedDomain::parse(entry, kind)
+                    .map_err(|e| format!("domains.{key}[{i}]: {e}"))?;
+                policy.domains[kind as usize].push(parsed);
+            }
+        }
+
+        let t = raw.network_timeout.unwrap_or_default();
+        let ms = |name: &str, v: Option<u64>| -> Result<Duration, String> {
+            match v {
+                Some(0) => Err(format!("{name}: must be > 0")),
+                Some(v) => Ok(Duration::from_millis(v)),
+                None => Ok(Duration::from_millis(DEFAULT_TIMEOUT_MS)),
+            }
+        };
+        let timeouts = Timeouts {
+            request: ms("networkTimeout.request", t.request)?,
+            connect_socket: ms("networkTimeout.connectSocket", t.connect_socket)?,
+            upload_file: ms("networkTimeout.uploadFile", t.upload_file)?,
+            download_file: ms("networkTimeout.downloadFile", t.download_file)?,
+        };
+        let max_timeout = ms("maxTimeoutMs", raw.max_timeout_ms)?;
+
+        let max_concurrent_requests = positive("maxConcurrentRequests", raw.max_concurrent_requests, 10)?;
+        let max_sockets = positive("maxSockets", raw.max_sockets, 5)?;
+        let max_download_bytes = match raw.max_download_bytes {
+            Some(0) => return Err("maxDownloadBytes: must be > 0".into()),
+            Some(v) => v,
+            None => 50 * 1024 * 1024,
+        };
+        let background_grace = match raw.background_grace_ms {
+            None => Some(Duration::from_millis(5000)),
+            Some(-1) => None,
+            Some(v) if v >= 0 => Some(Duration::from_millis(v as u64)),
+            Some(v) => return Err(format!("backgroundGraceMs: {v} is neither >= 0 nor -1")),
+        };
+
+        let mut ca_certificates = Vec::new();
+        for (i, pem) in raw.ca_certificates.unwrap_or_default().iter().enumerate() {
+            let certs: Vec<_> = CertificateDer::pem_slice_iter(pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("caCertificates[{i}]: not a PEM certificate: {e}"))?;
+            if certs.is_empty() {
+                return Err(format!("caCertificates[{i}]: no CERTIFICATE block"));
+            }
+            ca_certificates.extend(certs);
+        }
+
+        let mut resolve = HashMap::new();
+        for (key, value) in raw.resolve.unwrap_or_default() {
+            let norm = normalize_host_port(&key)
+                .ok_or_else(|| format!("resolve: key {key:?} is not host:port"))?;
+            let addr: SocketAddr = value
+                .parse()
+                .map_err(|_| format!("resolve.{key}: {value:?} is not ip:port"))?;
+            resolve.insert(norm, addr);
+        }
+
+        Ok(AppConfig {
+            app_id: raw.app_id,
+            version,
+            policy,
+            tls_verify: raw.tls_verify.unwrap_or(true),
+            timeouts,
+            max_timeout,
+            max_concurrent_requests,
+            max_sockets,
+            max_download_bytes,
+            background_grace,
+            temp_dir: abs_dir("tempDir", raw.temp_dir)?,
+            user_data_dir: abs_dir("userDataDir", raw.user_data_dir)?,
+            cache_dir: abs_dir("cacheDir", raw.cache_dir)?,
+            ca_certificates,
+            resolve,
+            cookie_jar: raw.cookie_jar.unwrap_or(false),
+        })
+    }
+
+    /// The effective timeout: the option, else the app default, capped.
+    pub fn effective_timeout(&self, option_ms: Option<u64>, default: Duration) -> Duration {
+        let chosen = option_ms
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+            .unwrap_or(default);
+        chosen.min(self.max_timeout)
+    }
+}
+
+fn positive(name: &str, v: Option<u32>, default: u32) -> Result<usize, String> {
+    match v {
+        Some(0) => Err(format!("{name}: must be > 0")),
+        Some(v) => Ok(v as usize),
+        None => Ok(default as usize),
+    }
+}
+
+fn abs_dir(name: &str, v: Option<String>) -> Result<Option<PathBuf>, String> {
+    match v {
+        None => Ok(None),
+        Some(s) if s.contains('\0') => Err(format!("{name}: contains NUL")),
+        Some(s) => {
+            let p = PathBuf::from(s);
+            if p.is_absolute() {
+                Ok(Some(p))
+            } else {
+                Err(format!("{name}: must be an absolute path"))
+            }
+        }
+    }
+}
+
+/// Values that end up inside the Referer header must be header-safe.
+fn check_header_safe(name: &str, value: &str) -> Result<(), String> {
+    if value.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'/') {
+        return Err(format!("{name}: contains control characters or '/'"));
+    }
+    Ok(())
+}
+
+/// `Host:Port` -> `host:port` with the host lowercased and a trailing dot
+/// removed; IPv6 hosts keep their brackets. `None` when not host:port.
+pub fn normalize_host_port(s: &str) -> Option<String> {
+    let (host, port) = s.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty() {
+        return None;
+    }
+    Some(format!("{host}:{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = AppConfig::from_json(br#"{"appId":"wx1"}"#).expect("valid");
+        assert_eq!(c.version, "0");
+        assert_eq!(c.max_concurrent_requests, 10);
+        assert_eq!(c.max_sockets, 5);
+        assert_eq!(c.max_download_bytes, 52_428_800);
+        assert!(c.policy.url_check && c.policy.allow_lan && c.tls_verify);
+        assert_eq!(c.background_grace, Some(Duration::from_millis(5000)));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases: &[(&str, &str)] = &[
+            (r#"{}"#, "appId"),
+            (r#"{"appId":"a","bogus":1}"#, "bogus"),
+            (r#"{"appId":"a","networkTimeout":{"request":"5"}}"#, "networkTimeout.request"),
+            (r#"{"appId":"a","domains":{"request":["http://x.com"]}}"#, "domains.request[0]"),
+            (r#"{"appId":"a","maxSockets":0}"#, "maxSockets"),
+            (r#"{"appId":"a","tempDir":"rel/dir"}"#, "tempDir"),
+            (r#"{"appId":"a","resolve":{"x.com":"1.2.3.4:1"}}"#, "resolve"),
+            (r#"{"appId":"a","resolve":{"x.com:443":"nope"}}"#, "resolve.x.com:443"),
+            (r#"{"appId":"a","caCertificates":["junk"]}"#, "caCertificates[0]"),
+            (r#"{"appId":"a\r\nX: y"}"#, "appId"),
+            (r#"{"appId":"a","backgroundGraceMs":-2}"#, "backgroundGraceMs"),
+            (r#"{"appId":"a","maxDomainsPerType":1,"domains":{"socket":["wss://a.com","wss://b.com"]}}"#, "domains.socket"),
+            (r#"[1]"#, "invalid type"),
+        ];
+        for (json, needle) in cases {
+            let err = AppConfig::from_json(json.as_bytes()).expect_err(json);
+            assert!(err.contains(needle), "{json}: {err:?} should mention {needle}");
+        }
+    }
+
+    #[test]
+    fn timeout_precedence_and_cap() {
+        let c = AppConfig::from_json(
+            br#"{"appId":"a","networkTimeout":{"request":3000},"maxTimeoutMs":10000}"#,
+        )
+        .expect("valid");
+        let d = c.timeouts.request;
+        assert_eq!(c.effective_timeout(None, d), Duration::from_millis(3000));
+        assert_eq!(c.effective_timeout(Some(500), d), Duration::from_millis(500));
+        assert_eq!(c.effective_timeout(Some(99_000), d), Duration::from_millis(10_000));
+    }
+
+    #[test]
+    fn resolve_keys_are_normalized() {
+        let c = AppConfig::from_json(br#"{"appId":"a","resolve":{"API.Example.com.:443":"127.0.0.1:8443"}}"#)
+            .expect("valid");
+        assert!(c.resolve.contains_key("api.example.com:443"));
+    }
+}

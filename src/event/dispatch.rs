@@ -1,0 +1,187 @@
+//! Per-app event delivery. Tokio workers only push into a channel; one
+//! dispatcher thread per app takes events off it in order and either calls the
+//! host's callback (callback mode) or queues them for `poll` and calls the
+//! wakeup hook (poll mode). So host code never runs on a tokio worker, events
+//! of one app are never delivered two at once, and shutting the dispatcher
+//! down (join) guarantees no callback runs afterwards.
+
+use std::collections::VecDeque;
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use super::Event;
+use crate::errors::{ApiError, Status};
+
+/// The host's event handler in callback mode, run on the dispatcher thread.
+pub type Handler = Box<dyn FnMut(&Event) + Send>;
+/// The host's wakeup hook in poll mode, run on the dispatcher thread.
+pub type Wakeup = Box<dyn Fn() + Send + Sync>;
+
+enum Msg {
+    Event(Event),
+    Shutdown,
+}
+
+/// Delivery mode chosen at app creation.
+pub enum Mode {
+    Callback(Handler),
+    Poll,
+}
+
+#[derive(Default)]
+struct PollState {
+    events: VecDeque<Event>,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct PollQueue {
+    state: Mutex<PollState>,
+    ready: Condvar,
+    wakeup: Mutex<Option<Wakeup>>,
+}
+
+/// One app's dispatcher: a channel in, one thread out.
+pub struct Dispatcher {
+    tx: Mutex<Option<mpsc::Sender<Msg>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    thread_id: ThreadId,
+    poll: Option<std::sync::Arc<PollQueue>>,
+}
+
+impl Dispatcher {
+    pub fn start(mode: Mode) -> std::io::Result<Dispatcher> {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let poll = matches!(mode, Mode::Poll).then(|| std::sync::Arc::new(PollQueue::default()));
+        let queue = poll.clone();
+        let thread = std::thread::Builder::new()
+            .name("wxnet-dispatch".into())
+            .spawn(move || match mode {
+                Mode::Callback(mut handler) => {
+                    while let Ok(Msg::Event(ev)) = rx.recv() {
+                        handler(&ev);
+                    }
+                }
+                Mode::Poll => {
+                    let queue = queue.expect("poll mode has a queue");
+                    while let Ok(Msg::Event(ev)) = rx.recv() {
+                        queue.push(ev);
+                    }
+                }
+            })?;
+        Ok(Dispatcher {
+            thread_id: thread.thread().id(),
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+            poll,
+        })
+    }
+
+    /// Queues an event for delivery. Never blocks; dropped after shutdown.
+    pub fn send(&self, ev: Event) {
+        let tx = self.tx.lock().expect("dispatcher sender lock poisoned");
+        if let Some(tx) = tx.as_ref() {
+            let _ = tx.send(Msg::Event(ev));
+        }
+    }
+
+    /// Whether the calling thread is this app's dispatcher (i.e. we are inside
+    /// one of its callbacks).
+    pub fn is_current_thread(&self) -> bool {
+        std::thread::current().id() == self.thread_id
+    }
+
+    pub fn is_poll_mode(&self) -> bool {
+        self.poll.is_some()
+    }
+
+    /// Stops delivery: in callback mode every event queued so far is delivered
+    /// first; in poll mode the queue is dropped and pollers get `Closed`.
+    /// Returns once the dispatcher thread has exited. Must not be called from
+    /// the dispatcher thread itself.
+    pub fn shutdown(&self) {
+        if let Some(tx) = self.tx.lock().expect("dispatcher sender lock poisoned").take() {
+            let _ = tx.send(Msg::Shutdown);
+        }
+        if let Some(queue) = &self.poll {
+            queue.close();
+        }
+        if let Some(thread) = self.thread.lock().expect("dispatcher thread lock poisoned").take() {
+            let _ = thread.join();
+        }
+        if let Some(queue) = &self.poll {
+            queue.close();
+        }
+    }
+
+    /// Poll mode: waits up to `timeout` (None: forever) for the next event.
+    pub fn poll(&self, timeout: Option<Duration>) -> Result<Option<Event>, ApiError> {
+        let queue = self
+            .poll
+            .as_ref()
+            .ok_or_else(|| ApiError::new(Status::WrongMode, "this app delivers events to a callback; poll is for apps created without one"))?;
+        queue.pop(timeout)
+    }
+
+    pub fn set_wakeup(&self, wakeup: Option<Wakeup>) -> Result<(), ApiError> {
+        let queue = self
+            .poll
+            .as_ref()
+            .ok_or_else(|| ApiError::new(Status::WrongMode, "the wakeup hook is for poll mode"))?;
+        *queue.wakeup.lock().expect("wakeup lock poisoned") = wakeup;
+        Ok(())
+    }
+}
+
+impl PollQueue {
+    fn push(&self, ev: Event) {
+        let was_empty = {
+            let mut st = self.state.lock().expect("poll queue lock poisoned");
+            if st.closed {
+                return;
+            }
+            let was_empty = st.events.is_empty();
+            st.events.push_back(ev);
+            was_empty
+        };
+        self.ready.notify_one();
+        if was_empty {
+            if let Some(wake) = self.wakeup.lock().expect("wakeup lock poisoned").as_ref() {
+                wake();
+            }
+        }
+    }
+
+    fn pop(&self, timeout: Option<Duration>) -> Result<Option<Event>, ApiError> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut st = self.state.lock().expect("poll queue lock poisoned");
+        loop {
+            if let Some(ev) = st.events.pop_front() {
+                return Ok(Some(ev));
+            }
+            if st.closed {
+                return Err(ApiError::new(Status::Closed, "the app is being freed"));
+            }
+            match deadline {
+                None => st = self.ready.wait(st).expect("poll queue lock poisoned"),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return Ok(None);
+                    }
+                    st = self.ready.wait_timeout(st, d - now).expect("poll queue lock poisoned").0;
+                }
+            }
+        }
+    }
+
+    fn close(&self) {
+        let mut st = self.state.lock().expect("poll queue lock poisoned");
+        st.closed = true;
+        st.events.clear();
+        drop(st);
+        self.ready.notify_all();
+    }
+}

@@ -1,0 +1,157 @@
+//! `wxnet_app`: create, free, background, poll, wakeup.
+
+use core::ffi::{c_char, c_void};
+use std::time::Duration;
+
+use super::event::{wxnet_event, wxnet_event_callback, OwnedEvent};
+use super::guard::{bytes, guard, non_null, write_out};
+use super::wxnet_status;
+use crate::errors::{ApiError, Status};
+use crate::event::dispatch::Mode;
+use crate::App;
+
+/// One mini-program instance (opaque). Created by `wxnet_app_new`, freed by
+/// `wxnet_app_free`.
+pub struct wxnet_app {
+    pub(super) app: App,
+}
+
+/// Borrows the app behind a pointer.
+///
+/// # Safety
+/// `app` must be NULL or a live pointer from `wxnet_app_new`.
+pub(super) unsafe fn app_ref<'a>(app: *const wxnet_app) -> Result<&'a App, ApiError> {
+    non_null(app, "app")?;
+    // SAFETY: non-NULL and, per the contract, a live wxnet_app.
+    Ok(unsafe { &(*app).app })
+}
+
+/// Creates an app from its config JSON (`config_json`, `config_len` bytes,
+/// copied). `callback` NULL selects poll mode; otherwise every event of this
+/// app is passed to `callback(app_user_data, event)` on the app's own
+/// dispatcher thread (never a network worker), one at a time, in order.
+/// On `WXNET_OK`, `*out_app` owns the app: free it with `wxnet_app_free`.
+/// Invalid config: `WXNET_E_INVALID_CONFIG`, `wxnet_last_error` names the field.
+///
+/// # Safety
+/// `config_json` must point to `config_len` readable bytes; `out_app` must be
+/// writable. `app_user_data` is passed back as is.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wxnet_app_new(
+    config_json: *const c_char,
+    config_len: usize,
+    callback: wxnet_event_callback,
+    app_user_data: *mut c_void,
+    out_app: *mut *mut wxnet_app,
+) -> wxnet_status {
+    let ud = app_user_data as usize;
+    guard("wxnet_app_new", || {
+        non_null(out_app, "out_app")?;
+        non_null(config_json, "config_json")?;
+        // SAFETY: caller guarantees config_len readable bytes.
+        let config = unsafe { bytes(config_json.cast(), config_len, "config_json") }?;
+        let mode = match callback {
+            None => Mode::Poll,
+            Some(cb) => Mode::Callback(Box::new(move |ev| {
+                let raw = wxnet_event::borrowed(ev);
+                // SAFETY: the host registered `cb` for this signature; `raw`
+                // points into `ev`, alive for the duration of the call.
+                unsafe { cb(ud as *mut c_void, &raw) }
+            })),
+        };
+        let app = App::new(config, mode)?;
+        let boxed = Box::into_raw(Box::new(wxnet_app { app }));
+        // SAFETY: out_app checked non-NULL above.
+        unsafe { write_out(out_app, boxed) };
+        Ok(())
+    })
+}
+
+/// Frees an app: aborts every task, waits until no callback of this app is
+/// running, and guarantees none runs after it returns. Terminal events of the
+/// aborted tasks are delivered before it returns (callback mode) or dropped
+/// (poll mode). Later calls with its task ids give `WXNET_E_UNKNOWN_TASK`.
+/// From inside this app's own callback: `WXNET_E_WOULD_DEADLOCK` (nothing
+/// freed). NULL: `WXNET_E_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `app` must be a live pointer from `wxnet_app_new`; it is invalid after
+/// `WXNET_OK`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wxnet_app_free(app: *mut wxnet_app) -> wxnet_status {
+    guard("wxnet_app_free", || {
+        // SAFETY: per the contract, a live app.
+        unsafe { app_ref(app) }?.close()?;
+        // SAFETY: live, from Box::into_raw in wxnet_app_new, closed above.
+        drop(unsafe { Box::from_raw(app) });
+        Ok(())
+    })
+}
+
+/// Tells the app it went to the background (`true`) or came back (`false`).
+/// After `backgroundGraceMs`, unfinished requests/uploads/downloads fail with
+/// `:fail interrupted`; new calls fail so until it is foreground again.
+///
+/// # Safety
+/// `app` must be a live pointer from `wxnet_app_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wxnet_app_set_background(app: *mut wxnet_app, background: bool) -> wxnet_status {
+    guard("wxnet_app_set_background", || {
+        // SAFETY: per the contract, a live app.
+        unsafe { app_ref(app) }?.set_background(background);
+        Ok(())
+    })
+}
+
+/// Poll mode: waits up to `timeout_ms` (0: don't wait, -1: forever) and sets
+/// `*out_event` to an owned event (free it with `wxnet_event_free`) or to
+/// NULL on timeout. Callback-mode apps: `WXNET_E_WRONG_MODE`; an app being
+/// freed: `WXNET_E_CLOSED`.
+///
+/// # Safety
+/// `app` must be a live pointer from `wxnet_app_new`; `out_event` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wxnet_app_poll(app: *mut wxnet_app, timeout_ms: i32, out_event: *mut *mut wxnet_event) -> wxnet_status {
+    guard("wxnet_app_poll", || {
+        non_null(out_event, "out_event")?;
+        let timeout = match timeout_ms {
+            -1 => None,
+            t if t >= 0 => Some(Duration::from_millis(t as u64)),
+            t => return Err(ApiError::new(Status::InvalidArgument, format!("timeout_ms {t}: use >= 0 or -1"))),
+        };
+        // SAFETY: per the contract, a live app.
+        let event = unsafe { app_ref(app) }?.poll(timeout)?;
+        let raw = event.map(OwnedEvent::into_raw).unwrap_or(std::ptr::null_mut());
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out_event, raw) };
+        Ok(())
+    })
+}
+
+/// Poll mode: `wake(ud)` is called from a library thread (the app's
+/// dispatcher, never a network worker) whenever the queue goes from empty to
+/// non-empty. It must only schedule a drain on the host's own thread.
+/// `wake` NULL removes the hook.
+///
+/// # Safety
+/// `app` must be a live pointer from `wxnet_app_new`; `ud` must stay valid
+/// while the hook is set.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wxnet_app_set_wakeup(
+    app: *mut wxnet_app,
+    wake: Option<unsafe extern "C" fn(ud: *mut c_void)>,
+    ud: *mut c_void,
+) -> wxnet_status {
+    let ud = ud as usize;
+    guard("wxnet_app_set_wakeup", || {
+        let hook = wake.map(|wake| {
+            Box::new(move || {
+                // SAFETY: the host registered `wake` with this signature and
+                // keeps `ud` valid while the hook is set.
+                unsafe { wake(ud as *mut c_void) }
+            }) as crate::event::dispatch::Wakeup
+        });
+        // SAFETY: per the contract, a live app.
+        unsafe { app_ref(app) }?.set_wakeup(hook)
+    })
+}

@@ -1,0 +1,55 @@
+//! Version, status strings, last error, log callback.
+
+use core::ffi::{c_char, c_void};
+
+use super::guard::{guard, last_error_ptr};
+use super::wxnet_status;
+use crate::errors::Status;
+
+/// The library version, e.g. "0.1.0". Static; never freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxnet_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// A static description of a status code ("unknown status" for others).
+#[unsafe(no_mangle)]
+pub extern "C" fn wxnet_status_str(status: wxnet_status) -> *const c_char {
+    Status::describe_nul(status).as_ptr().cast()
+}
+
+/// The detail of the last failed wxnet call on the calling thread (e.g. which
+/// config field is wrong). Never NULL (empty when none). Valid until the next
+/// wxnet call on this thread; owned by the library.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxnet_last_error() -> *const c_char {
+    last_error_ptr()
+}
+
+/// The host's log sink: `(ud, level 1..5, msg, len)`; `msg` is UTF-8, also
+/// NUL-terminated, valid during the call only.
+pub type wxnet_log_callback = Option<unsafe extern "C" fn(ud: *mut c_void, level: i32, msg: *const c_char, len: usize)>;
+
+/// Sets the process-wide log callback (`cb` NULL: logging off). It may be
+/// called from any library thread, concurrently, and never receives URLs
+/// with their query strings, header values or bodies. `max_level`: 1 error,
+/// 2 warn, 3 info, 4 debug, 5 trace. `ud` is passed back as is and must stay
+/// valid until the callback is replaced.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxnet_set_log_callback(cb: wxnet_log_callback, ud: *mut c_void, max_level: i32) -> wxnet_status {
+    let ud = ud as usize;
+    guard("wxnet_set_log_callback", || {
+        let sink = cb.map(|cb| {
+            Box::new(move |level: i32, msg: &str| {
+                let mut text = Vec::with_capacity(msg.len() + 1);
+                text.extend_from_slice(msg.as_bytes());
+                text.push(0);
+                // SAFETY: the host registered `cb` for exactly this signature and
+                // keeps `ud` valid while registered; `text` outlives the call.
+                unsafe { cb(ud as *mut c_void, level, text.as_ptr().cast(), msg.len()) }
+            }) as crate::logging::LogSink
+        });
+        crate::logging::set_sink(sink, max_level);
+        Ok(())
+    })
+}

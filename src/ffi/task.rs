@@ -1,0 +1,183 @@
+//! Task starts (`wxnet_request`, uploads, downloads, sockets) and task
+//! operations by id (abort, socket send/close).
+
+use core::ffi::{c_char, c_void};
+
+use bytes::Bytes;
+
+use super::app::{app_ref, wxnet_app};
+use super::guard::{bytes, guard, non_null, write_out};
+use super::{wxnet_status, wxnet_task_id};
+use crate::errors::{Api, ApiError, Status};
+use crate::event::UserData;
+
+/// Starts a wx.request. `options_json` (`options_len` bytes, copied) is the wx
+/// options object; `body`/`body_len` (copied; NULL and 0 for none) is an
+/// ArrayBuffer `data`, sent as is. On `WXNET_OK`, `*out_task` names the task;
+/// it will get exactly one terminal event (SUCCESS or FAIL), after which the
+/// library never touches `task_user_data` again. Events arrive on the app's
+/// dispatcher thread (callback mode) or through `wxnet_app_poll`.
+/// Malformed JSON or options that are not an object: `WXNET_E_INVALID_ARGUMENT`,
+/// no event. Invalid option values are wx failures: a FAIL event.
+///
+/// # Safety
+/// `app` live; `options_json` readable for `options_len` bytes; `body`
+/// readable for `body_len` bytes unless NULL; `out_task` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wxnet_request(
+    app: *mut wxnet_app,
+    options_json: *const c_char,
+    options_len: usize,
+    body: *const u8,
+    body_len: usize,
+    task_user_data: *mut c_void,
+    out_task: *mut wxnet_task_id,
+) -> wxnet_status {
+    let ud = UserData(task_user_data as usize);
+    guard("wxnet_request", || {
+        non_null(out_task, "out_task")?;
+        non_null(options_json, "options_json")?;
+        // SAFETY: caller guarantees the lengths.
+        let options = unsafe { bytes(options_json.cast(), options_len, "options_json") }?;
+        let body = (!body.is_null()).then(|| {
+            // SAFETY: caller guarantees body_len readable bytes.
+            unsafe { bytes(body, body_len, "body") }.map(Bytes::copy_from_slice)
+        });
+        let body = body.transpose()?;
+        // SAFETY: per the contract, a live app.
+        let id = unsafe { app_ref(app) }?.request(options, body, ud)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out_task, id) };
+        Ok(())
+    })
+}
+
+/// Shared shape of the starts not implemented in this build.
+///
+/// # Safety
+/// As for `wxnet_request`.
+unsafe fn start_unimplemented(
+    name: &str,
+    api: Api,
+    app: *mut wxnet_app,
+    options_json: *const c_char,
+    options_len: usize,
+    out_task: *mut wxnet_task_id,
+) -> wxnet_status {
+    guard(name, || {
+        non_null(out_task, "out_task")?;
+        non_null(options_json, "options_json")?;
+        // SAFETY: caller guarantees the length.
+        unsafe { bytes(options_json.cast(), options_len, "options_json") }?;
+        // SAFETY: per the contract, a live app.
+        let id = unsafe { app_ref(app) }?.not_yet(api)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out_task, id) };
+        Ok(())
+    })
+}
+
+/// Starts a wx.uploadFile (multipart POST of a sandboxed file). Same
+/// ownership and threading rules as `wxnet_request`. Not implemented in this
+/// build yet: returns `WXNET_E_INVALID_STATE` and emits no event.
+///
+/// # Safety
+/// As for `wxnet_request`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wxnet_upload_file(
+    app: *mut wxnet_app,
+    options_json: *const c_char,
+    options_len: usize,
+    task_user_data: *mut c_void,
+    out_task: *mut wxnet_task_id,
+) -> wxnet_status {
+    let _ = task_user_data;
+    // SAFETY: forwarded contract.
+    unsafe { start_unimplemented("wxnet_upload_file", Api::UploadFile, app, options_json, options_len, out_task) }
+}
+
+/// Starts a wx.downloadFile (GET streamed to a sandboxed file). Same
+/// ownership and threading rules as `wxnet_request`. Not implemented in this
+/// build yet: returns `WXNET_E_INVALID_STATE` and emits no event.
+///
+/// # Safety
+/// As for `wxnet_request`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wxnet_download_file(
+    app: *mut wxnet_app,
+    options_json: *const c_char,
+    options_len: usize,
+    task_user_data: *mut c_void,
+    out_task: *mut wxnet_task_id,
+) -> wxnet_status {
+    let _ = task_user_data;
+    // SAFETY: forwarded contract.
+    unsafe { start_unimplemented("wxnet_download_file", Api::DownloadFile, app, options_json, options_len, out_task) }
+}
+
+/// Starts a wx.connectSocket. Events: SUCCESS (`connectSocket:ok`, not
+/// terminal) or FAIL (terminal), then OPEN / MESSAGE / ERROR and exactly one
+/// SOCKET_CLOSE (terminal). Not implemented in this build yet: returns
+/// `WXNET_E_INVALID_STATE` and emits no event.
+///
+/// # Safety
+/// As for `wxnet_request`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wxnet_connect_socket(
+    app: *mut wxnet_app,
+    options_json: *const c_char,
+    options_len: usize,
+    task_user_data: *mut c_void,
+    out_task: *mut wxnet_task_id,
+) -> wxnet_status {
+    let _ = task_user_data;
+    // SAFETY: forwarded contract.
+    unsafe { start_unimplemented("wxnet_connect_socket", Api::ConnectSocket, app, options_json, options_len, out_task) }
+}
+
+/// Aborts a task. Never blocks, idempotent, works on queued tasks: the task
+/// ends with FAIL `…:fail abort` unless it had already ended (then `WXNET_OK`
+/// and nothing happens). Unknown ids or ids of a freed app:
+/// `WXNET_E_UNKNOWN_TASK`. Any thread, including inside callbacks.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxnet_task_abort(task: wxnet_task_id) -> wxnet_status {
+    guard("wxnet_task_abort", || crate::app::task_abort(task))
+}
+
+/// Sends a text (`binary` false; must be UTF-8) or binary message on an open
+/// socket; `data` is copied. Not open: `WXNET_E_INVALID_STATE`.
+///
+/// # Safety
+/// `data` readable for `len` bytes unless NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wxnet_socket_send(task: wxnet_task_id, data: *const u8, len: usize, binary: bool) -> wxnet_status {
+    guard("wxnet_socket_send", || {
+        // SAFETY: caller guarantees len readable bytes.
+        unsafe { bytes(data, len, "data") }?;
+        let _ = binary;
+        socket_not_open(task)
+    })
+}
+
+/// Closes a socket with `code` (0 means 1000; else 1000 or 3000-4999) and a
+/// reason of at most 123 UTF-8 bytes (copied), else `WXNET_E_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `reason` readable for `reason_len` bytes unless NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wxnet_socket_close(task: wxnet_task_id, code: i32, reason: *const c_char, reason_len: usize) -> wxnet_status {
+    guard("wxnet_socket_close", || {
+        // SAFETY: caller guarantees reason_len readable bytes.
+        unsafe { bytes(reason.cast(), reason_len, "reason") }?;
+        let _ = code;
+        socket_not_open(task)
+    })
+}
+
+/// Until sockets land, no task is a socket.
+fn socket_not_open(task: wxnet_task_id) -> Result<(), ApiError> {
+    match crate::task::lookup(task) {
+        crate::task::Lookup::Unknown => Err(ApiError::new(Status::UnknownTask, format!("no task with id {task}"))),
+        _ => Err(ApiError::new(Status::InvalidState, "not a socket task (sockets are not implemented in this build yet)")),
+    }
+}

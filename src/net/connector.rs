@@ -1,0 +1,149 @@
+//! DNS (app `resolve` pins first), TCP (nodelay), then TLS with ALPN. Used by
+//! hyper as a `tower_service::Service<Uri>` and directly by the WebSocket
+//! client.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::Uri;
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+
+use super::{Conn, ConnInfo, ConnectTimings, MaybeTls};
+use crate::runtime::now_ms;
+
+/// Why a connection could not be made; its Display is the errMsg reason.
+#[derive(Debug)]
+pub enum ConnectError {
+    Dns(String),
+    Connect(String),
+    Tls(String),
+    BadUri(String),
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::Dns(e) => write!(f, "DNS lookup failed: {e}"),
+            ConnectError::Connect(e) => write!(f, "connect failed: {e}"),
+            ConnectError::Tls(e) => write!(f, "TLS handshake failed: {e}"),
+            ConnectError::BadUri(e) => write!(f, "invalid url: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+struct Shared {
+    resolve: HashMap<String, SocketAddr>,
+    tls: Arc<ClientConfig>,
+}
+
+/// One app's connector for one ALPN offer. Cheap to clone.
+#[derive(Clone)]
+pub struct Connector {
+    shared: Arc<Shared>,
+}
+
+impl Connector {
+    pub fn new(resolve: HashMap<String, SocketAddr>, tls: Arc<ClientConfig>) -> Self {
+        Connector {
+            shared: Arc::new(Shared { resolve, tls }),
+        }
+    }
+
+    /// Resolves, connects and (if `tls`) handshakes. `host` as in a URL
+    /// (IPv6 in brackets).
+    pub async fn connect(&self, tls: bool, host: &str, port: u16) -> Result<(MaybeTls, ConnInfo), ConnectError> {
+        let mut t = ConnectTimings {
+            dns_start: now_ms(),
+            ..Default::default()
+        };
+        let addrs = self.resolve(host, port).await?;
+        t.dns_end = now_ms();
+        t.connect_start = t.dns_end;
+        let tcp = connect_any(&addrs).await?;
+        t.connect_end = now_ms();
+        let peer = tcp.peer_addr().map_err(|e| ConnectError::Connect(e.to_string()))?;
+        if !tls {
+            return Ok((MaybeTls::Plain(tcp), ConnInfo::new(peer, false, t)));
+        }
+        t.tls_start = now_ms();
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let name = ServerName::try_from(bare.to_owned()).map_err(|e| ConnectError::BadUri(e.to_string()))?;
+        let stream = tokio_rustls::TlsConnector::from(self.shared.tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| ConnectError::Tls(e.to_string()))?;
+        t.tls_end = now_ms();
+        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+        Ok((MaybeTls::Tls(Box::new(stream)), ConnInfo::new(peer, h2, t)))
+    }
+
+    async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, ConnectError> {
+        let key = format!("{}:{port}", host.trim_end_matches('.').to_ascii_lowercase());
+        if let Some(addr) = self.shared.resolve.get(&key) {
+            return Ok(vec![*addr]);
+        }
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, port)]);
+        }
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
+            .await
+            .map_err(|e| ConnectError::Dns(e.to_string()))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(ConnectError::Dns("no addresses".into()));
+        }
+        Ok(addrs)
+    }
+}
+
+/// Tries each address in turn; the first that connects wins.
+async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, ConnectError> {
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(ConnectError::Connect(
+        last.map(|e| e.to_string()).unwrap_or_else(|| "no address to connect to".into()),
+    ))
+}
+
+impl tower_service::Service<Uri> for Connector {
+    type Response = Conn;
+    type Error = ConnectError;
+    type Future = Pin<Box<dyn Future<Output = Result<Conn, ConnectError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let tls = match uri.scheme_str() {
+                Some("https") => true,
+                Some("http") => false,
+                _ => return Err(ConnectError::BadUri("scheme must be http or https".into())),
+            };
+            let host = uri.host().ok_or_else(|| ConnectError::BadUri("no host".into()))?;
+            let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+            let (stream, info) = this.connect(tls, host, port).await?;
+            Ok(Conn::new(stream, info))
+        })
+    }
+}

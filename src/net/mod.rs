@@ -1,0 +1,14 @@
+//! Our connector: DNS (with the app's `resolve` pins), TCP, TLS, and the
+//! timings and peer data that `profile` reports. hyper's client (HTTP) and
+//! the WebSocket client use the same path, so policy-relevant behaviour and
+//! measurements are shared.
+
+pub mod client;
+pub mod conn_info;
+pub mod connector;
+pub mod stream;
+pub mod tls;
+
+pub use conn_info::{ConnInfo, ConnectTimings};
+pub use connector::{ConnectError, Connector};
+pub use stream::{Conn, MaybeTls};

@@ -1,0 +1,136 @@
+//! wx.request `data` conversion (spec section 1): what goes into the query
+//! string and what goes into the body, by method and content-type.
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::errors::{Errno, WxError};
+use crate::options::js_string;
+
+/// The request data as the host passed it.
+#[derive(Debug, Clone)]
+pub enum Data<'a> {
+    None,
+    /// ArrayBuffer, passed beside the JSON.
+    Binary(Bytes),
+    Json(&'a Value),
+}
+
+/// Where the data ends up.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Placed {
+    /// Appended to the URL's query (already encoded), if any.
+    pub query: Option<String>,
+    pub body: Bytes,
+}
+
+/// Applies the conversion rules. `content_type` is the request's (default
+/// `application/json`).
+pub fn place(method: &http::Method, content_type: &str, data: Data<'_>) -> Result<Placed, WxError> {
+    let in_query = method == http::Method::GET || method == http::Method::HEAD;
+    let value = match data {
+        Data::None => return Ok(Placed::default()),
+        Data::Binary(bytes) => return Ok(Placed { query: None, body: bytes }),
+        Data::Json(v) => v,
+    };
+    let form = content_type.to_ascii_lowercase().contains("application/x-www-form-urlencoded");
+    let placed = match (value, in_query) {
+        (Value::String(s), true) => Placed { query: Some(s.clone()), body: Bytes::new() },
+        (Value::String(s), false) => Placed { query: None, body: Bytes::from(s.clone().into_bytes()) },
+        (Value::Object(m), true) => Placed { query: Some(query_string(m)), body: Bytes::new() },
+        (Value::Object(m), false) if form => Placed { query: None, body: Bytes::from(query_string(m).into_bytes()) },
+        (other, true) => Placed { query: Some(js_string(other).into_owned()), body: Bytes::new() },
+        (other, false) => {
+            let json = serde_json::to_vec(other).map_err(|e| WxError::new(Errno::InvalidData, format!("invalid request data: {e}")))?;
+            Placed { query: None, body: Bytes::from(json) }
+        }
+    };
+    Ok(placed)
+}
+
+/// `encodeURIComponent(k)=encodeURIComponent(v)&…` in the object's order;
+/// nested objects and arrays are JSON-encoded first.
+pub fn query_string(m: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    for (k, v) in m {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        encode_uri_component(k, &mut out);
+        out.push('=');
+        encode_uri_component(&js_string(v), &mut out);
+    }
+    out
+}
+
+/// JavaScript's `encodeURIComponent`: everything but `A-Z a-z 0-9 - _ . ! ~ * ' ( )`
+/// is percent-encoded as UTF-8.
+pub fn encode_uri_component(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+}
+
+/// Appends an already-encoded query part to a URL, before any fragment.
+pub fn append_query(url: &mut url::Url, extra: &str) {
+    if extra.is_empty() {
+        return;
+    }
+    let combined = match url.query() {
+        Some(q) if !q.is_empty() => format!("{q}&{extra}"),
+        _ => extra.to_owned(),
+    };
+    url.set_query(Some(&combined));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Method;
+
+    fn json(s: &str) -> Value {
+        serde_json::from_str(s).expect("json")
+    }
+
+    #[test]
+    fn conversion_rules() {
+        let obj = json(r#"{"a":"x y","b":1,"c":{"d":[1,"é"]},"e":true}"#);
+        let q = "a=x%20y&b=1&c=%7B%22d%22%3A%5B1%2C%22%C3%A9%22%5D%7D&e=true";
+        let get = place(&Method::GET, "application/json", Data::Json(&obj)).expect("ok");
+        assert_eq!(get.query.as_deref(), Some(q));
+        assert!(get.body.is_empty());
+        let head = place(&Method::HEAD, "application/json", Data::Json(&obj)).expect("ok");
+        assert_eq!(head.query.as_deref(), Some(q));
+        let post = place(&Method::POST, "application/json", Data::Json(&obj)).expect("ok");
+        assert_eq!(post.body, Bytes::from(r#"{"a":"x y","b":1,"c":{"d":[1,"é"]},"e":true}"#));
+        let form = place(&Method::PUT, "application/x-www-form-urlencoded; charset=UTF-8", Data::Json(&obj)).expect("ok");
+        assert_eq!(form.body, Bytes::from(q));
+        let s = json(r#""raw=1&b=2""#);
+        assert_eq!(place(&Method::GET, "", Data::Json(&s)).expect("ok").query.as_deref(), Some("raw=1&b=2"));
+        assert_eq!(place(&Method::POST, "", Data::Json(&s)).expect("ok").body, Bytes::from("raw=1&b=2"));
+        let bin = Bytes::from_static(&[0, 1, 2]);
+        assert_eq!(place(&Method::GET, "", Data::Binary(bin.clone())).expect("ok").body, bin);
+        assert_eq!(place(&Method::POST, "", Data::None).expect("ok"), Placed::default());
+    }
+
+    #[test]
+    fn encode_uri_component_matches_js() {
+        let mut out = String::new();
+        encode_uri_component("AZaz09-_.!~*'() /?&=#+中", &mut out);
+        assert_eq!(out, "AZaz09-_.!~*'()%20%2F%3F%26%3D%23%2B%E4%B8%AD");
+    }
+
+    #[test]
+    fn append_query_keeps_existing_and_fragment() {
+        let mut u = url::Url::parse("https://a.com/p?x=1#frag").expect("url");
+        append_query(&mut u, "y=2");
+        assert_eq!(u.as_str(), "https://a.com/p?x=1&y=2#frag");
+    }
+}

@@ -1,0 +1,107 @@
+//! Response decoding: content-encodings (gzip, deflate, br) as a stream, and
+//! text conversion to UTF-8 from the `Content-Type` charset with BOM
+//! stripping and GB18030 detection for undeclared non-UTF-8 bodies.
+
+use std::io;
+
+use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder};
+use bytes::Bytes;
+use encoding_rs::{Encoding, GB18030, UTF_8};
+use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
+use http_body_util::BodyExt;
+use tokio_util::io::{ReaderStream, StreamReader};
+
+use crate::errors::{Errno, WxError};
+
+/// The body as a stream of decoded bytes. Unknown encodings pass through.
+pub fn decoded_stream(body: hyper::body::Incoming, content_encoding: Option<&str>) -> BoxStream<'static, io::Result<Bytes>> {
+    let raw = body
+        .into_data_stream()
+        .map_err(|e| io::Error::other(e.to_string()))
+        .boxed();
+    let encoding = content_encoding.map(|e| e.trim().to_ascii_lowercase());
+    match encoding.as_deref() {
+        Some("gzip") | Some("x-gzip") => ReaderStream::new(GzipDecoder::new(StreamReader::new(raw))).boxed(),
+        Some("deflate") => ReaderStream::new(ZlibDecoder::new(StreamReader::new(raw))).boxed(),
+        Some("br") => ReaderStream::new(BrotliDecoder::new(StreamReader::new(raw))).boxed(),
+        _ => raw,
+    }
+}
+
+/// The charset parameter of a Content-Type value, if any.
+fn charset(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (k, v) = param.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("charset").then(|| v.trim().trim_matches('"'))
+    })
+}
+
+/// The body as UTF-8 bytes (zero-copy when it already is UTF-8 without BOM).
+pub fn to_utf8(body: Bytes, content_type: Option<&str>) -> Result<Bytes, WxError> {
+    let fail = |why: String| WxError::new(Errno::ConvertUtf8, format!("response data convert to UTF8 fail: {why}"));
+    let declared = content_type.and_then(charset);
+    let encoding = match declared {
+        Some(label) => Some(Encoding::for_label(label.as_bytes()).ok_or_else(|| fail(format!("unknown charset {label:?}")))?),
+        None => None,
+    };
+    // A BOM wins over the label, as in browsers.
+    if let Some((bom_enc, bom_len)) = Encoding::for_bom(&body) {
+        return decode_strict(bom_enc, body.slice(bom_len..)).map_err(fail);
+    }
+    match encoding {
+        Some(enc) if enc != UTF_8 => decode_strict(enc, body).map_err(fail),
+        Some(_) => {
+            std::str::from_utf8(&body).map_err(|e| fail(e.to_string()))?;
+            Ok(body)
+        }
+        None if std::str::from_utf8(&body).is_ok() => Ok(body),
+        None => decode_strict(GB18030, body).map_err(|_| fail("not UTF-8 and not GB18030".into())),
+    }
+}
+
+fn decode_strict(enc: &'static Encoding, body: Bytes) -> Result<Bytes, String> {
+    if enc == UTF_8 {
+        std::str::from_utf8(&body).map_err(|e| e.to_string())?;
+        return Ok(body);
+    }
+    enc.decode_without_bom_handling_and_without_replacement(&body)
+        .map(|text| Bytes::from(text.into_owned()))
+        .ok_or_else(|| format!("malformed {} data", enc.name()))
+}
+
+/// Whether the text parses as JSON (without building a tree).
+pub fn is_json(text: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charsets_boms_and_detection() {
+        let sample = "你好，世界";
+        let (gbk, _, _) = encoding_rs::GBK.encode(sample);
+        let gbk = Bytes::from(gbk.into_owned());
+        assert_eq!(to_utf8(gbk.clone(), Some("text/plain; charset=GBK")).expect("gbk"), sample.as_bytes());
+        assert_eq!(to_utf8(gbk.clone(), Some("text/plain")).expect("detected"), sample.as_bytes());
+        assert_eq!(to_utf8(gbk, None).expect("detected"), sample.as_bytes());
+        let bom = Bytes::from([&[0xEF, 0xBB, 0xBF][..], b"{\"a\":1}"].concat());
+        assert_eq!(to_utf8(bom, Some("application/json")).expect("bom"), &b"{\"a\":1}"[..]);
+        let utf16 = Bytes::from(vec![0xFF, 0xFE, b'h', 0, b'i', 0]);
+        assert_eq!(to_utf8(utf16, None).expect("utf16 bom"), &b"hi"[..]);
+        let bad = Bytes::from_static(&[0x80, 0xFF, 0xFE, 0x81]);
+        assert_eq!(to_utf8(bad.clone(), None).expect_err("bad").errno, Errno::ConvertUtf8);
+        assert!(to_utf8(bad, Some("text/plain; charset=utf-8")).is_err());
+        assert!(to_utf8(Bytes::from_static(b"x"), Some("text/plain; charset=klingon")).is_err());
+        assert_eq!(charset("text/html; Charset=\"utf-8\""), Some("utf-8"));
+    }
+
+    #[test]
+    fn json_check() {
+        assert!(is_json(b" {\"a\": [1, 2]} "));
+        assert!(is_json(b"12"));
+        assert!(!is_json(b"{a:1}"));
+        assert!(!is_json(b""));
+    }
+}

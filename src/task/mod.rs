@@ -1,0 +1,93 @@
+//! Tasks: one request, upload, download or socket. [`TaskShared`] enforces the
+//! exactly-once terminal-event rule; [`table`] owns ids and lookup.
+
+pub mod table;
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use crate::errors::{Api, WxError};
+use crate::event::dispatch::Dispatcher;
+use crate::event::{res, Event, EventKind, UserData};
+
+pub use table::{lookup, Lookup, TaskTable};
+
+struct TaskState {
+    finished: bool,
+    abort: Option<tokio::task::AbortHandle>,
+}
+
+/// The shared state of one started task.
+pub struct TaskShared {
+    pub id: u64,
+    pub api: Api,
+    user_data: UserData,
+    dispatcher: Arc<Dispatcher>,
+    table: Arc<TaskTable>,
+    state: Mutex<TaskState>,
+}
+
+impl TaskShared {
+    /// Emits a non-terminal event; dropped if the task already ended.
+    /// Returns whether it was queued.
+    pub fn emit(&self, kind: EventKind, json: String, data: Option<Bytes>) -> bool {
+        let st = self.state.lock().expect("task state lock poisoned");
+        if st.finished {
+            return false;
+        }
+        self.dispatcher.send(Event::new(self.id, kind, json, data, self.user_data));
+        true
+    }
+
+    /// Emits the terminal event if none was emitted yet, and unregisters the
+    /// task. Returns false (and emits nothing) if the task had already ended.
+    pub fn finish(&self, kind: EventKind, json: String, data: Option<Bytes>) -> bool {
+        {
+            let mut st = self.state.lock().expect("task state lock poisoned");
+            if st.finished {
+                return false;
+            }
+            st.finished = true;
+            st.abort = None;
+            self.dispatcher.send(Event::new(self.id, kind, json, data, self.user_data));
+        }
+        self.table.remove(self.id);
+        true
+    }
+
+    /// Ends the task with a FAIL `{errMsg, errno}`.
+    pub fn fail(&self, err: &WxError) -> bool {
+        self.finish(EventKind::Fail, res::fail_json(self.api, err), None)
+    }
+
+    /// Ends the task with `err` (if it has not ended) and stops its work.
+    /// Never blocks on the work itself.
+    pub fn cancel_with(&self, err: &WxError) -> bool {
+        let handle = self.state.lock().expect("task state lock poisoned").abort.take();
+        let ended_now = self.fail(err);
+        if let Some(h) = handle {
+            h.abort();
+        }
+        ended_now
+    }
+
+    /// `abort()`: FAIL `<api>:fail abort` and the work stops.
+    pub fn abort(&self) -> bool {
+        self.cancel_with(&WxError::abort(self.api))
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.state.lock().expect("task state lock poisoned").finished
+    }
+
+    /// Records the handle that stops the task's future on abort.
+    pub fn set_abort_handle(&self, handle: tokio::task::AbortHandle) {
+        let mut st = self.state.lock().expect("task state lock poisoned");
+        if st.finished {
+            handle.abort();
+        } else {
+            st.abort = Some(handle);
+        }
+    }
+}
