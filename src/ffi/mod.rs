@@ -69,3 +69,19 @@ pub const WXNET_LOG_WARN: i32 = 2;
 pub const WXNET_LOG_INFO: i32 = 3;
 pub const WXNET_LOG_DEBUG: i32 = 4;
 pub const WXNET_LOG_TRACE: i32 = 5;
+
+/// The C ABI version this header describes.
+pub const WXNET_ABI_VERSION: i32 = 1;
+/// The library version (`wxnet_version` returns it as a string).
+pub const WXNET_VERSION_MAJOR: i32 = 0;
+pub const WXNET_VERSION_MINOR: i32 = 1;
+pub const WXNET_VERSION_PATCH: i32 = 0;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn version_constant_matches_the_crate() {
+        let v = format!("{}.{}.{}", super::WXNET_VERSION_MAJOR, super::WXNET_VERSION_MINOR, super::WXNET_VERSION_PATCH);
+        assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    }
+}

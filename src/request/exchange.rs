@@ -98,14 +98,17 @@ impl Exchange {
                 url = next;
                 continue;
             }
-            profile.request_start = request_start;
-            profile.request_end = match f64::from_bits(request_end.load(Ordering::Relaxed)) {
-                t if t > 0.0 => t,
-                _ => request_start,
-            };
-            profile.response_start = response_start;
             let info = head.extensions.get::<ConnInfo>().cloned();
             let reused = info.as_ref().is_some_and(ConnInfo::claim_use);
+            // On a fresh connection the request starts once it is set up.
+            let connected = match (&info, reused) {
+                (Some(i), false) => i.timings().tls_end.max(i.timings().connect_end),
+                _ => 0.0,
+            };
+            profile.request_start = request_start.max(connected);
+            let body_sent = f64::from_bits(request_end.load(Ordering::Relaxed));
+            profile.request_end = body_sent.max(profile.request_start);
+            profile.response_start = response_start;
             return Ok(Response {
                 status: head.status,
                 head,

@@ -1,0 +1,170 @@
+//! Shared harness of the integration tests: one in-process test server per
+//! test binary, apps whose config pins the test hostnames to it (so the full
+//! policy path stays on), and an event collector.
+#![allow(dead_code, reason = "each test binary uses a different subset of the harness")]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use wxnet::{App, Event, EventKind, Mode, UserData};
+use wxnet_testserver::TestServer;
+
+pub static SERVER: LazyLock<TestServer> = LazyLock::new(TestServer::start);
+
+/// A config whose listed domains all pin to the test server's TLS port.
+pub fn config(extra: Value) -> Value {
+    let s = &*SERVER;
+    let pin = format!("127.0.0.1:{}", s.https_port());
+    let mut c = json!({
+        "appId": "wxtest0123456789",
+        "version": "7",
+        "domains": {
+            "request": ["https://api.wxnet.test"],
+            "socket": ["wss://ws.wxnet.test"],
+            "uploadFile": ["https://up.wxnet.test"],
+            "downloadFile": ["https://cdn.wxnet.test"]
+        },
+        "caCertificates": [s.ca_pem()],
+        "resolve": {
+            "api.wxnet.test:443": pin,
+            "ws.wxnet.test:443": pin,
+            "up.wxnet.test:443": pin,
+            "cdn.wxnet.test:443": pin,
+            "other.wxnet.test:443": pin,
+        }
+    });
+    merge(&mut c, extra);
+    c
+}
+
+fn merge(base: &mut Value, extra: Value) {
+    match (base, extra) {
+        (Value::Object(b), Value::Object(e)) => {
+            for (k, v) in e {
+                match b.get_mut(&k) {
+                    Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, e) => *b = e,
+    }
+}
+
+/// Events as the tests see them.
+#[derive(Debug, Clone)]
+pub struct Got {
+    pub kind: EventKind,
+    pub json: Value,
+    pub data: Vec<u8>,
+    pub user_data: usize,
+}
+
+impl Got {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.data.clone()).expect("UTF-8 data")
+    }
+
+    pub fn data_json(&self) -> Value {
+        serde_json::from_slice(&self.data).expect("JSON data")
+    }
+}
+
+#[derive(Default)]
+pub struct Collected {
+    events: Mutex<HashMap<u64, Vec<Got>>>,
+    changed: Condvar,
+}
+
+impl Collected {
+    fn push(&self, ev: &Event) {
+        let got = Got {
+            kind: ev.kind,
+            json: serde_json::from_str(ev.json()).expect("event JSON parses"),
+            data: ev.data.as_ref().map(|d| d.to_vec()).unwrap_or_default(),
+            user_data: ev.user_data.0,
+        };
+        self.events.lock().expect("lock").entry(ev.task).or_default().push(got);
+        self.changed.notify_all();
+    }
+
+    /// Waits until the task's terminal event (SUCCESS/FAIL) arrives; returns all its events.
+    pub fn wait(&self, task: u64, timeout: Duration) -> Vec<Got> {
+        let deadline = Instant::now() + timeout;
+        let mut events = self.events.lock().expect("lock");
+        loop {
+            if let Some(list) = events.get(&task) {
+                if list.iter().any(|g| matches!(g.kind, EventKind::Success | EventKind::Fail)) {
+                    return list.clone();
+                }
+            }
+            let now = Instant::now();
+            assert!(now < deadline, "task {task} got no terminal event in {timeout:?}: {:?}", events.get(&task));
+            events = self.changed.wait_timeout(events, deadline - now).expect("lock").0;
+        }
+    }
+
+    pub fn snapshot(&self, task: u64) -> Vec<Got> {
+        self.events.lock().expect("lock").get(&task).cloned().unwrap_or_default()
+    }
+}
+
+/// An app in callback mode with a collector.
+pub struct TestApp {
+    pub app: Arc<App>,
+    pub events: Arc<Collected>,
+}
+
+impl TestApp {
+    pub fn new(extra: Value) -> TestApp {
+        let events = Arc::new(Collected::default());
+        let sink = events.clone();
+        let cfg = config(extra).to_string();
+        let app = App::new(cfg.as_bytes(), Mode::Callback(Box::new(move |ev| sink.push(ev)))).expect("valid config");
+        TestApp { app: Arc::new(app), events }
+    }
+
+    pub fn start(&self, options: Value) -> u64 {
+        self.app.request(options.to_string().as_bytes(), None, UserData(7)).expect("request starts")
+    }
+
+    /// Starts a request and waits for its terminal event.
+    pub fn request(&self, options: Value) -> Vec<Got> {
+        let id = self.start(options);
+        self.events.wait(id, Duration::from_secs(20))
+    }
+
+    pub fn terminal(&self, options: Value) -> Got {
+        last(self.request(options))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.app.close();
+    }
+}
+
+pub fn last(events: Vec<Got>) -> Got {
+    events.last().cloned().expect("at least one event")
+}
+
+pub fn url(path: &str) -> String {
+    format!("https://api.wxnet.test{path}")
+}
+
+/// Asserts a FAIL with this errno and an errMsg starting with `prefix`.
+pub fn assert_fail(got: &Got, errno: i64, prefix: &str) {
+    assert_eq!(got.kind, EventKind::Fail, "expected FAIL, got {got:?}");
+    assert_eq!(got.json["errno"], errno, "{got:?}");
+    let msg = got.json["errMsg"].as_str().expect("errMsg");
+    assert!(msg.starts_with(prefix), "errMsg {msg:?} should start with {prefix:?}");
+}
+
+pub fn assert_success(got: &Got) {
+    assert_eq!(got.kind, EventKind::Success, "expected SUCCESS, got {got:?}");
+}
