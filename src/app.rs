@@ -10,7 +10,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::HeaderValue;
-use tokio::sync::Semaphore;
 
 use crate::config::AppConfig;
 use crate::errors::{Api, ApiError, Errno, Status, WxError};
@@ -18,6 +17,7 @@ use crate::event::dispatch::{Dispatcher, Mode, Wakeup};
 use crate::event::{Event, UserData};
 use crate::net::client::HttpClients;
 use crate::options::Opts;
+use crate::task::limiter::Limiter;
 use crate::task::{lookup, Lookup, TaskShared, TaskTable};
 use crate::{policy, request, runtime};
 
@@ -33,15 +33,33 @@ pub struct AppCore {
     pub config: AppConfig,
     pub referer: HeaderValue,
     pub http: HttpClients,
-    /// request + uploadFile + downloadFile in flight; FIFO beyond (tokio's
-    /// semaphore is fair).
-    pub limiter: Arc<Semaphore>,
+    /// request + uploadFile + downloadFile in flight; FIFO beyond.
+    pub limiter: Arc<Limiter>,
     pub(crate) dispatcher: Arc<Dispatcher>,
     pub(crate) tasks: Arc<TaskTable>,
     background: Mutex<Background>,
 }
 
+/// What a task learns at the moment the host calls its start function.
+pub struct Admission {
+    pub invoke_start: f64,
+    /// Its place in the in-flight queue.
+    pub ticket: crate::task::limiter::Ticket,
+    /// `Err(interrupted)` when called in background.
+    pub foreground: Result<(), WxError>,
+}
+
 impl AppCore {
+    /// Takes the call time, the queue place and the background state, in
+    /// call order (before the task's future first runs).
+    pub fn admit(&self) -> Admission {
+        Admission {
+            invoke_start: runtime::now_ms(),
+            ticket: self.limiter.enqueue(),
+            foreground: self.check_foreground(),
+        }
+    }
+
     /// New calls fail with `interrupted` while in background (unless the
     /// host allowed background work with grace -1).
     pub fn check_foreground(&self) -> Result<(), WxError> {
@@ -68,8 +86,12 @@ impl App {
         let dispatcher = Dispatcher::start(mode)
             .map_err(|e| ApiError::new(Status::InvalidState, format!("cannot start the dispatcher thread: {e}")))?;
         let tasks = TaskTable::new()?;
-        let limiter = Arc::new(Semaphore::new(config.max_concurrent_requests));
-        log::info!("app created (urlCheck {}, {} request domains)", config.policy.url_check, config.policy.domains(policy::DomainKind::Request).len());
+        let limiter = Limiter::new(config.max_concurrent_requests);
+        log::info!(
+            "app created (urlCheck {}, {} request domains)",
+            config.policy.url_check,
+            config.policy.domains(policy::DomainKind::Request).len()
+        );
         Ok(App {
             core: Arc::new(AppCore {
                 config,
@@ -91,7 +113,8 @@ impl App {
     pub fn request(&self, options_json: &[u8], body: Option<Bytes>, user_data: UserData) -> Result<u64, ApiError> {
         let opts = Opts::parse(options_json)?;
         let task = self.register(Api::Request, user_data)?;
-        let fut = request::run(self.core.clone(), task.clone(), opts, body, runtime::now_ms());
+        let start = self.core.admit();
+        let fut = request::run(self.core.clone(), task.clone(), opts, body, start);
         spawn_task(&task, fut);
         Ok(task.id)
     }

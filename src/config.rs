@@ -137,8 +137,7 @@ impl AppConfig {
                 ));
             }
             for (i, entry) in list.iter().enumerate() {
-                let parsed = AllowedDomain::parse(entry, kind)
-                    .map_err(|e| format!("domains.{key}[{i}]: {e}"))?;
+                let parsed = AllowedDomain::parse(entry, kind).map_err(|e| format!("domains.{key}[{i}]: {e}"))?;
                 policy.domains[kind as usize].push(parsed);
             }
         }
@@ -186,8 +185,7 @@ impl AppConfig {
 
         let mut resolve = HashMap::new();
         for (key, value) in raw.resolve.unwrap_or_default() {
-            let norm = normalize_host_port(&key)
-                .ok_or_else(|| format!("resolve: key {key:?} is not host:port"))?;
+            let norm = normalize_host_port(&key).ok_or_else(|| format!("resolve: key {key:?} is not host:port"))?;
             let addr: SocketAddr = value
                 .parse()
                 .map_err(|_| format!("resolve.{key}: {value:?} is not ip:port"))?;
@@ -287,8 +285,14 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             (r#"{}"#, "appId"),
             (r#"{"appId":"a","bogus":1}"#, "bogus"),
-            (r#"{"appId":"a","networkTimeout":{"request":"5"}}"#, "networkTimeout.request"),
-            (r#"{"appId":"a","domains":{"request":["http://x.com"]}}"#, "domains.request[0]"),
+            (
+                r#"{"appId":"a","networkTimeout":{"request":"5"}}"#,
+                "networkTimeout.request",
+            ),
+            (
+                r#"{"appId":"a","domains":{"request":["http://x.com"]}}"#,
+                "domains.request[0]",
+            ),
             (r#"{"appId":"a","maxSockets":0}"#, "maxSockets"),
             (r#"{"appId":"a","tempDir":"rel/dir"}"#, "tempDir"),
             (r#"{"appId":"a","resolve":{"x.com":"1.2.3.4:1"}}"#, "resolve"),
@@ -296,7 +300,10 @@ mod tests {
             (r#"{"appId":"a","caCertificates":["junk"]}"#, "caCertificates[0]"),
             (r#"{"appId":"a\r\nX: y"}"#, "appId"),
             (r#"{"appId":"a","backgroundGraceMs":-2}"#, "backgroundGraceMs"),
-            (r#"{"appId":"a","maxDomainsPerType":1,"domains":{"socket":["wss://a.com","wss://b.com"]}}"#, "domains.socket"),
+            (
+                r#"{"appId":"a","maxDomainsPerType":1,"domains":{"socket":["wss://a.com","wss://b.com"]}}"#,
+                "domains.socket",
+            ),
             (r#"[1]"#, "invalid type"),
         ];
         for (json, needle) in cases {
@@ -307,10 +314,8 @@ mod tests {
 
     #[test]
     fn timeout_precedence_and_cap() {
-        let c = AppConfig::from_json(
-            br#"{"appId":"a","networkTimeout":{"request":3000},"maxTimeoutMs":10000}"#,
-        )
-        .expect("valid");
+        let c = AppConfig::from_json(br#"{"appId":"a","networkTimeout":{"request":3000},"maxTimeoutMs":10000}"#)
+            .expect("valid");
         let d = c.timeouts.request;
         assert_eq!(c.effective_timeout(None, d), Duration::from_millis(3000));
         assert_eq!(c.effective_timeout(Some(500), d), Duration::from_millis(500));

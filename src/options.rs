@@ -25,7 +25,10 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 fn wrong_type(key: &str, want: &str, got: &Value) -> WxError {
-    WxError::parameter(format!("parameter.{key} should be {want} instead of {}", type_name(got)))
+    WxError::parameter(format!(
+        "parameter.{key} should be {want} instead of {}",
+        type_name(got)
+    ))
 }
 
 impl Opts {
@@ -40,7 +43,10 @@ impl Opts {
                 Status::InvalidArgument,
                 format!("options must be a JSON object, not {}", type_name(&other)),
             )),
-            Err(e) => Err(ApiError::new(Status::InvalidArgument, format!("options are not valid JSON: {e}"))),
+            Err(e) => Err(ApiError::new(
+                Status::InvalidArgument,
+                format!("options are not valid JSON: {e}"),
+            )),
         }
     }
 
@@ -76,7 +82,9 @@ impl Opts {
             None => Ok(None),
             Some(Value::Number(n)) => match n.as_f64() {
                 Some(f) if f.is_finite() && f >= 0.0 => Ok(Some(f as u64)),
-                _ => Err(WxError::parameter(format!("parameter.{key} should be a non-negative Number"))),
+                _ => Err(WxError::parameter(format!(
+                    "parameter.{key} should be a non-negative Number"
+                ))),
             },
             Some(other) => Err(wrong_type(key, "Number", other)),
         }
@@ -91,11 +99,18 @@ impl Opts {
     }
 
     /// One of a fixed set of strings (compared as given), or the default.
-    pub fn choice<'a>(&'a self, key: &str, allowed: &[&'static str], default: &'static str) -> Result<&'a str, WxError> {
+    pub fn choice<'a>(
+        &'a self,
+        key: &str,
+        allowed: &[&'static str],
+        default: &'static str,
+    ) -> Result<&'a str, WxError> {
         match self.str(key)? {
             None => Ok(default),
             Some(s) if allowed.contains(&s) => Ok(s),
-            Some(s) => Err(WxError::parameter(format!("parameter.{key} {s:?} should be one of {allowed:?}"))),
+            Some(s) => Err(WxError::parameter(format!(
+                "parameter.{key} {s:?} should be one of {allowed:?}"
+            ))),
         }
     }
 }
@@ -140,8 +155,11 @@ pub fn header_map(header: Option<&Map<String, Value>>, referer: &HeaderValue) ->
         let hname = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| WxError::parameter(format!("header name {name:?} is not a valid HTTP header name")))?;
         let text = js_string(value);
-        let hvalue = HeaderValue::from_str(&text)
-            .map_err(|_| WxError::parameter(format!("header {name:?} has a value with CR, LF, NUL or another invalid byte")))?;
+        let hvalue = HeaderValue::from_str(&text).map_err(|_| {
+            WxError::parameter(format!(
+                "header {name:?} has a value with CR, LF, NUL or another invalid byte"
+            ))
+        })?;
         map.append(hname, hvalue);
     }
     map.insert(http::header::REFERER, referer.clone());
@@ -158,12 +176,19 @@ mod tests {
 
     #[test]
     fn referer_is_fixed_and_bad_bytes_rejected() {
-        let h: Map<String, Value> = serde_json::from_str(r#"{"Referer":"https://evil","X-A":1,"x-b":true}"#).expect("json");
+        let h: Map<String, Value> =
+            serde_json::from_str(r#"{"Referer":"https://evil","X-A":1,"x-b":true}"#).expect("json");
         let m = header_map(Some(&h), &referer()).expect("ok");
         assert_eq!(m["referer"], referer());
         assert_eq!(m["x-a"], "1");
         assert_eq!(m["x-b"], "true");
-        for bad in [r#"{"X":"a\r\nY: b"}"#, r#"{"X":"a\nb"}"#, r#"{"X":"a\u0000b"}"#, r#"{"X\r\n":"a"}"#, r#"{"X Y":"a"}"#] {
+        for bad in [
+            r#"{"X":"a\r\nY: b"}"#,
+            r#"{"X":"a\nb"}"#,
+            r#"{"X":"a\u0000b"}"#,
+            r#"{"X\r\n":"a"}"#,
+            r#"{"X Y":"a"}"#,
+        ] {
             let h: Map<String, Value> = serde_json::from_str(bad).expect("json");
             let e = header_map(Some(&h), &referer()).expect_err(bad);
             assert_eq!(e.errno, crate::errors::Errno::InvalidParameter);
@@ -173,14 +198,22 @@ mod tests {
     #[test]
     fn js_string_matches_javascript() {
         let v: Value = serde_json::from_str(r#"[1, 1.0, 1.5, "s", true, null, {"a":1}, [1,2]]"#).expect("json");
-        let got: Vec<_> = v.as_array().expect("array").iter().map(|x| js_string(x).into_owned()).collect();
+        let got: Vec<_> = v
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|x| js_string(x).into_owned())
+            .collect();
         assert_eq!(got, ["1", "1", "1.5", "s", "true", "null", r#"{"a":1}"#, "[1,2]"]);
     }
 
     #[test]
     fn option_type_errors_read_like_wechat() {
         let o = Opts::parse(br#"{"url": 5, "timeout": "x", "enableHttp2": 1}"#).expect("object");
-        assert_eq!(o.required_str("url").expect_err("type").reason, "parameter error: parameter.url should be String instead of Number");
+        assert_eq!(
+            o.required_str("url").expect_err("type").reason,
+            "parameter error: parameter.url should be String instead of Number"
+        );
         assert!(o.millis("timeout").is_err());
         assert!(o.bool("enableHttp2").is_err());
         assert!(Opts::parse(b"[1]").is_err());

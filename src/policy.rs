@@ -166,9 +166,7 @@ impl AllowedDomain {
         let parsed = Url::parse(&full).map_err(|e| e.to_string())?;
         let host = match parsed.host() {
             Some(Host::Domain(d)) => d.strip_suffix('.').unwrap_or(d),
-            Some(Host::Ipv4(_) | Host::Ipv6(_)) => {
-                return Err("IP addresses cannot be listed".to_owned())
-            }
+            Some(Host::Ipv4(_) | Host::Ipv6(_)) => return Err("IP addresses cannot be listed".to_owned()),
             None => return Err("empty host".to_owned()),
         };
         if host.is_empty() {
@@ -314,12 +312,8 @@ pub fn referer(app_id: &str, version: &str) -> String {
 fn check_ip(policy: &Policy, ip: IpAddr) -> Result<(), PolicyViolation> {
     match (is_lan(ip), policy.allow_lan) {
         (true, true) => Ok(()),
-        (true, false) => Err(PolicyViolation::not_listed(format!(
-            "LAN address {ip} needs allowLan"
-        ))),
-        (false, _) => Err(PolicyViolation::not_listed(format!(
-            "IP address {ip} is not allowed"
-        ))),
+        (true, false) => Err(PolicyViolation::not_listed(format!("LAN address {ip} needs allowLan"))),
+        (false, _) => Err(PolicyViolation::not_listed(format!("IP address {ip} is not allowed"))),
     }
 }
 
@@ -500,10 +494,7 @@ mod tests {
                         "https://例子.测试",
                     ],
                 ),
-                list(
-                    S,
-                    &["wss://ws.example.com", "wss://wsport.example.com:9443"],
-                ),
+                list(S, &["wss://ws.example.com", "wss://wsport.example.com:9443"]),
                 list(U, &["https://up.example.com"]),
                 list(D, &["api.example.com", "https://cdn.example.com"]),
             ],
@@ -708,10 +699,7 @@ mod tests {
     fn reasons_and_normalized_result() {
         let p = policy(On);
         let long = format!("https://api.example.com/{}", "a".repeat(MAX_URL_LEN));
-        assert!(matches!(
-            check_url(&p, R, &long),
-            Err(PolicyViolation::InvalidUrl(_))
-        ));
+        assert!(matches!(check_url(&p, R, &long), Err(PolicyViolation::InvalidUrl(_))));
         let at_limit = format!("https://api.example.com/{}", "a".repeat(MAX_URL_LEN - 24));
         assert_eq!(at_limit.len(), MAX_URL_LEN);
         assert!(check_url(&p, R, &at_limit).is_ok());
@@ -731,11 +719,7 @@ mod tests {
     }
 
     /// (entry, kind, Some((host, port)) when it parses).
-    type Entry = (
-        &'static str,
-        DomainKind,
-        Option<(&'static str, Option<u16>)>,
-    );
+    type Entry = (&'static str, DomainKind, Option<(&'static str, Option<u16>)>);
 
     #[rustfmt::skip]
     const ENTRIES: &[Entry] = &[

@@ -16,7 +16,10 @@ fn get_json_success_has_headers_event_res_shape_and_profile() {
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(events[0].kind, EventKind::HeadersReceived);
     assert_eq!(events[0].json["statusCode"], 200);
-    assert!(events[0].json["header"]["content-type"].as_str().expect("ct").contains("json"));
+    assert!(events[0].json["header"]["content-type"]
+        .as_str()
+        .expect("ct")
+        .contains("json"));
     let ok = &events[1];
     assert_success(ok);
     assert_eq!(ok.user_data, 7);
@@ -31,17 +34,41 @@ fn get_json_success_has_headers_event_res_shape_and_profile() {
     assert_eq!(p["socketReused"], false);
     let ts = |k: &str| p[k].as_f64().unwrap_or_else(|| panic!("profile.{k} is a number"));
     let order = [
-        "invokeStart", "queueStart", "queueEnd", "fetchStart", "domainLookUpStart", "domainLookUpEnd",
-        "connectStart", "SSLconnectionStart", "SSLconnectionEnd", "requestStart", "responseStart", "responseEnd",
+        "invokeStart",
+        "queueStart",
+        "queueEnd",
+        "fetchStart",
+        "domainLookUpStart",
+        "domainLookUpEnd",
+        "connectStart",
+        "SSLconnectionStart",
+        "SSLconnectionEnd",
+        "requestStart",
+        "responseStart",
+        "responseEnd",
     ];
     for pair in order.windows(2) {
-        assert!(ts(pair[0]) > 0.0 && ts(pair[0]) <= ts(pair[1]), "{} <= {} in {p}", pair[0], pair[1]);
+        assert!(
+            ts(pair[0]) > 0.0 && ts(pair[0]) <= ts(pair[1]),
+            "{} <= {} in {p}",
+            pair[0],
+            pair[1]
+        );
     }
     assert!(ts("connectEnd") >= ts("SSLconnectionEnd"));
     assert!(p["sendBytesCount"].as_u64().expect("n") > 50);
     assert!(p["receivedBytedCount"].as_u64().expect("n") > 20);
-    for key in ["redirectStart", "redirectEnd", "rtt", "estimate_nettype", "httpRttEstimate", "transportRttEstimate",
-        "downstreamThroughputKbpsEstimate", "throughputKbps", "requestEnd"] {
+    for key in [
+        "redirectStart",
+        "redirectEnd",
+        "rtt",
+        "estimate_nettype",
+        "httpRttEstimate",
+        "transportRttEstimate",
+        "downstreamThroughputKbpsEstimate",
+        "throughputKbps",
+        "requestEnd",
+    ] {
         assert!(p.get(key).is_some(), "profile.{key} present");
     }
 }
@@ -49,10 +76,15 @@ fn get_json_success_has_headers_event_res_shape_and_profile() {
 #[test]
 fn fixed_referer_default_content_type_and_user_headers() {
     let app = TestApp::new(json!({}));
-    let ok = app.terminal(json!({"url": url("/echo"), "header": {"Referer": "https://evil.example", "X-Num": 5, "x-str": "v"}}));
+    let ok = app.terminal(
+        json!({"url": url("/echo"), "header": {"Referer": "https://evil.example", "X-Num": 5, "x-str": "v"}}),
+    );
     assert_success(&ok);
     let echo = ok.data_json();
-    assert_eq!(echo["headers"]["referer"], "https://servicewechat.com/wxtest0123456789/7/page-frame.html");
+    assert_eq!(
+        echo["headers"]["referer"],
+        "https://servicewechat.com/wxtest0123456789/7/page-frame.html"
+    );
     assert_eq!(echo["headers"]["content-type"], "application/json");
     assert_eq!(echo["headers"]["x-num"], "5");
     assert_eq!(echo["headers"]["x-str"], "v");
@@ -61,8 +93,16 @@ fn fixed_referer_default_content_type_and_user_headers() {
 #[test]
 fn header_injection_is_a_parameter_failure() {
     let app = TestApp::new(json!({}));
-    for header in [json!({"X": "a\r\nInjected: 1"}), json!({"X": "a\u{0}b"}), json!({"Bad\nName": "v"})] {
-        assert_fail(&app.terminal(json!({"url": url("/echo"), "header": header})), 1001, "request:fail parameter error");
+    for header in [
+        json!({"X": "a\r\nInjected: 1"}),
+        json!({"X": "a\u{0}b"}),
+        json!({"Bad\nName": "v"}),
+    ] {
+        assert_fail(
+            &app.terminal(json!({"url": url("/echo"), "header": header})),
+            1001,
+            "request:fail parameter error",
+        );
     }
     assert_eq!(SERVER.hits("/never"), 0);
 }
@@ -79,7 +119,9 @@ fn data_conversion_rules_on_the_wire() {
     let post = echo(json!({"url": url("/echo"), "method": "post", "data": {"a": 1, "b": [true]}}));
     assert_eq!(post["method"], "POST");
     assert_eq!(post["body"], r#"{"a":1,"b":[true]}"#);
-    let form = echo(json!({"url": url("/echo"), "method": "PUT", "header": {"content-type": "application/x-www-form-urlencoded"}, "data": {"a": "x&y", "b": "中"}}));
+    let form = echo(
+        json!({"url": url("/echo"), "method": "PUT", "header": {"content-type": "application/x-www-form-urlencoded"}, "data": {"a": "x&y", "b": "中"}}),
+    );
     assert_eq!(form["body"], "a=x%26y&b=%E4%B8%AD");
     let post_str = echo(json!({"url": url("/echo"), "method": "POST", "data": "plain text"}));
     assert_eq!(post_str["body"], "plain text");
@@ -90,7 +132,14 @@ fn binary_body_is_sent_as_is() {
     let app = TestApp::new(json!({}));
     let body: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
     let opts = json!({"url": url("/echo/raw"), "method": "POST", "responseType": "arraybuffer", "header": {"content-type": "application/octet-stream"}});
-    let id = app.app.request(opts.to_string().as_bytes(), Some(body.clone().into()), wxnet::UserData(1)).expect("starts");
+    let id = app
+        .app
+        .request(
+            opts.to_string().as_bytes(),
+            Some(body.clone().into()),
+            wxnet::UserData(1),
+        )
+        .expect("starts");
     let ok = last(app.events.wait(id, Duration::from_secs(20)));
     assert_success(&ok);
     assert_eq!(ok.json["dataKind"], "arraybuffer");
@@ -108,7 +157,11 @@ fn every_method_case_insensitive_and_unknown_rejected() {
     let head = app.terminal(json!({"url": url("/json"), "method": "HEAD"}));
     assert_success(&head);
     assert!(head.data.is_empty());
-    assert_fail(&app.terminal(json!({"url": url("/echo"), "method": "PATCH"})), 1001, "request:fail parameter error");
+    assert_fail(
+        &app.terminal(json!({"url": url("/echo"), "method": "PATCH"})),
+        1001,
+        "request:fail parameter error",
+    );
 }
 
 #[test]
@@ -124,10 +177,22 @@ fn any_status_is_success() {
 #[test]
 fn timeouts_precedence_and_cap() {
     let app = TestApp::new(json!({"networkTimeout": {"request": 300}, "maxTimeoutMs": 600}));
-    assert_fail(&app.terminal(json!({"url": url("/delay/3000")})), 5, "request:fail timeout");
-    assert_fail(&app.terminal(json!({"url": url("/delay/3000"), "timeout": 100})), 5, "request:fail timeout");
+    assert_fail(
+        &app.terminal(json!({"url": url("/delay/3000")})),
+        5,
+        "request:fail timeout",
+    );
+    assert_fail(
+        &app.terminal(json!({"url": url("/delay/3000"), "timeout": 100})),
+        5,
+        "request:fail timeout",
+    );
     // Asking for more than the cap still times out at the cap.
-    assert_fail(&app.terminal(json!({"url": url("/delay/3000"), "timeout": 60000})), 5, "request:fail timeout");
+    assert_fail(
+        &app.terminal(json!({"url": url("/delay/3000"), "timeout": 60000})),
+        5,
+        "request:fail timeout",
+    );
     assert_success(&app.terminal(json!({"url": url("/delay/50"), "timeout": 5000})));
 }
 
@@ -143,7 +208,11 @@ fn data_type_and_response_type() {
     assert_eq!(bin.json["dataKind"], "arraybuffer");
     assert_eq!(wxnet_testserver::check_pattern(0, &bin.data), None);
     assert_eq!(bin.data.len(), 100_000);
-    assert_fail(&app.terminal(json!({"url": url("/json"), "responseType": "blob"})), 1001, "request:fail parameter error");
+    assert_fail(
+        &app.terminal(json!({"url": url("/json"), "responseType": "blob"})),
+        1001,
+        "request:fail parameter error",
+    );
 }
 
 #[test]
@@ -164,7 +233,11 @@ fn charsets_are_converted_and_boms_stripped() {
     let bom = app.terminal(json!({"url": url("/bom")}));
     assert_eq!(bom.json["dataKind"], "json");
     assert_eq!(bom.text(), r#"{"bom":true}"#);
-    assert_fail(&app.terminal(json!({"url": url("/invalid-utf8")})), 602302, "request:fail response data convert to UTF8 fail");
+    assert_fail(
+        &app.terminal(json!({"url": url("/invalid-utf8")})),
+        602302,
+        "request:fail response data convert to UTF8 fail",
+    );
 }
 
 #[test]
@@ -209,27 +282,50 @@ fn redirects_follow_manual_max_and_policy() {
     assert_success(&ok);
     assert_eq!(ok.data_json()["redirected"], true);
     let p = &ok.json["profile"];
-    assert!(p["redirectStart"].as_f64().expect("n") > 0.0 && p["redirectEnd"].as_f64().expect("n") >= p["redirectStart"].as_f64().expect("n"));
+    assert!(
+        p["redirectStart"].as_f64().expect("n") > 0.0
+            && p["redirectEnd"].as_f64().expect("n") >= p["redirectStart"].as_f64().expect("n")
+    );
     assert_success(&app.terminal(json!({"url": url("/redirect/10")})));
-    assert_fail(&app.terminal(json!({"url": url("/redirect/11")})), 600008, "request:fail reach the max redirect count");
-    assert_fail(&app.terminal(json!({"url": url("/redirect-loop")})), 600008, "request:fail");
+    assert_fail(
+        &app.terminal(json!({"url": url("/redirect/11")})),
+        600008,
+        "request:fail reach the max redirect count",
+    );
+    assert_fail(
+        &app.terminal(json!({"url": url("/redirect-loop")})),
+        600008,
+        "request:fail",
+    );
     let manual = app.terminal(json!({"url": url("/redirect/2"), "redirect": "manual"}));
     assert_eq!(manual.json["statusCode"], 302);
     assert_eq!(manual.json["header"]["location"], "/redirect/1");
     let away = "/redirect-to?url=https%3A%2F%2Fother.wxnet.test%2Fjson";
-    assert_fail(&app.terminal(json!({"url": url(away)})), 600002, "request:fail url not in domain list");
+    assert_fail(
+        &app.terminal(json!({"url": url(away)})),
+        600002,
+        "request:fail url not in domain list",
+    );
     let insecure = "/redirect-to?url=http%3A%2F%2Fapi.wxnet.test%2Fjson";
-    assert_fail(&app.terminal(json!({"url": url(insecure)})), 600002, "request:fail url not in domain list");
+    assert_fail(
+        &app.terminal(json!({"url": url(insecure)})),
+        600002,
+        "request:fail url not in domain list",
+    );
 }
 
 #[test]
 fn redirect_methods_303_to_get_307_keeps_body() {
     let app = TestApp::new(json!({}));
     let to_echo = |status: u16| url(&format!("/redirect-to?url=%2Fecho&status={status}"));
-    let see_other = app.terminal(json!({"url": to_echo(303), "method": "POST", "data": {"a": 1}})).data_json();
+    let see_other = app
+        .terminal(json!({"url": to_echo(303), "method": "POST", "data": {"a": 1}}))
+        .data_json();
     assert_eq!(see_other["method"], "GET");
     assert_eq!(see_other["bodyLength"], 0);
-    let temporary = app.terminal(json!({"url": to_echo(307), "method": "POST", "data": {"a": 1}})).data_json();
+    let temporary = app
+        .terminal(json!({"url": to_echo(307), "method": "POST", "data": {"a": 1}}))
+        .data_json();
     assert_eq!(temporary["method"], "POST");
     assert_eq!(temporary["body"], r#"{"a":1}"#);
 }
@@ -243,7 +339,8 @@ fn http2_through_alpn_only_when_enabled() {
     let h1 = app.terminal(json!({"url": url("/alpn")}));
     assert_eq!(h1.text(), "HTTP/1.1");
     assert_eq!(h1.json["profile"]["protocol"], "http1.1");
-    let h1_server = TestApp::new(json!({"resolve": {"api.wxnet.test:443": format!("127.0.0.1:{}", SERVER.https_h1_port())}}));
+    let h1_server =
+        TestApp::new(json!({"resolve": {"api.wxnet.test:443": format!("127.0.0.1:{}", SERVER.https_h1_port())}}));
     let fallback = h1_server.terminal(json!({"url": url("/alpn"), "enableHttp2": true}));
     assert_eq!(fallback.text(), "HTTP/1.1");
 }
@@ -269,7 +366,7 @@ fn connections_are_reused_across_requests_of_an_app() {
 fn policy_failures() {
     let app = TestApp::new(json!({}));
     let cases = [
-        (format!("http://api.wxnet.test/json"), 600002),
+        ("http://api.wxnet.test/json".to_string(), 600002),
         ("https://other.wxnet.test/json".to_string(), 600002),
         ("https://api.wxnet.test:443/json".to_string(), 600002),
         (format!("https://127.0.0.1:{}/json", SERVER.https_port()), 600002),
@@ -282,7 +379,11 @@ fn policy_failures() {
         let got = app.terminal(json!({"url": u}));
         assert_fail(&got, errno, "request:fail");
     }
-    assert_fail(&app.terminal(json!({"timeout": 5})), 1001, "request:fail parameter error: parameter.url");
+    assert_fail(
+        &app.terminal(json!({"timeout": 5})),
+        1001,
+        "request:fail parameter error: parameter.url",
+    );
 }
 
 #[test]
@@ -301,10 +402,21 @@ fn tls_dns_connect_and_protocol_failures_are_network_errors() {
     let insecure = TestApp::new(json!({"caCertificates": [], "tlsVerify": false}));
     assert_success(&insecure.terminal(json!({"url": url("/json")})));
     let unpinned = TestApp::new(json!({"domains": {"request": ["https://nowhere.invalid"]}}));
-    assert_fail(&unpinned.terminal(json!({"url": "https://nowhere.invalid/x"})), 600001, "request:fail DNS lookup failed");
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    assert_fail(
+        &unpinned.terminal(json!({"url": "https://nowhere.invalid/x"})),
+        600001,
+        "request:fail DNS lookup failed",
+    );
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
     let refused = TestApp::new(json!({"resolve": {"api.wxnet.test:443": closed_port.to_string()}}));
-    assert_fail(&refused.terminal(json!({"url": url("/json")})), 600001, "request:fail connect failed");
+    assert_fail(
+        &refused.terminal(json!({"url": url("/json")})),
+        600001,
+        "request:fail connect failed",
+    );
     let app = TestApp::new(json!({}));
     assert_fail(&app.terminal(json!({"url": url("/close")})), 600001, "request:fail");
 }

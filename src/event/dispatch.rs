@@ -118,10 +118,12 @@ impl Dispatcher {
 
     /// Poll mode: waits up to `timeout` (None: forever) for the next event.
     pub fn poll(&self, timeout: Option<Duration>) -> Result<Option<Event>, ApiError> {
-        let queue = self
-            .poll
-            .as_ref()
-            .ok_or_else(|| ApiError::new(Status::WrongMode, "this app delivers events to a callback; poll is for apps created without one"))?;
+        let queue = self.poll.as_ref().ok_or_else(|| {
+            ApiError::new(
+                Status::WrongMode,
+                "this app delivers events to a callback; poll is for apps created without one",
+            )
+        })?;
         queue.pop(timeout)
     }
 
@@ -171,7 +173,11 @@ impl PollQueue {
                     if now >= d {
                         return Ok(None);
                     }
-                    st = self.ready.wait_timeout(st, d - now).expect("poll queue lock poisoned").0;
+                    st = self
+                        .ready
+                        .wait_timeout(st, d - now)
+                        .expect("poll queue lock poisoned")
+                        .0;
                 }
             }
         }

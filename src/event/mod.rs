@@ -59,5 +59,4 @@ impl Event {
     pub fn json_with_nul(&self) -> &str {
         &self.json_nul
     }
-
 }

@@ -42,7 +42,8 @@ impl Headers {
                     joined.push_str(&text);
                 }
                 _ => {
-                    out.header.insert(name.as_str().to_owned(), serde_json::Value::String(text));
+                    out.header
+                        .insert(name.as_str().to_owned(), serde_json::Value::String(text));
                 }
             }
         }

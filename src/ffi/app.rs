@@ -111,13 +111,22 @@ pub unsafe extern "C" fn wxnet_app_set_background(app: *mut wxnet_app, backgroun
 /// # Safety
 /// `app` must be a live pointer from `wxnet_app_new`; `out_event` writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn wxnet_app_poll(app: *mut wxnet_app, timeout_ms: i32, out_event: *mut *mut wxnet_event) -> wxnet_status {
+pub unsafe extern "C" fn wxnet_app_poll(
+    app: *mut wxnet_app,
+    timeout_ms: i32,
+    out_event: *mut *mut wxnet_event,
+) -> wxnet_status {
     guard("wxnet_app_poll", || {
         non_null(out_event, "out_event")?;
         let timeout = match timeout_ms {
             -1 => None,
             t if t >= 0 => Some(Duration::from_millis(t as u64)),
-            t => return Err(ApiError::new(Status::InvalidArgument, format!("timeout_ms {t}: use >= 0 or -1"))),
+            t => {
+                return Err(ApiError::new(
+                    Status::InvalidArgument,
+                    format!("timeout_ms {t}: use >= 0 or -1"),
+                ))
+            }
         };
         // SAFETY: per the contract, a live app.
         let event = unsafe { app_ref(app) }?.poll(timeout)?;

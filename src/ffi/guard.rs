@@ -62,7 +62,10 @@ pub(super) unsafe fn bytes<'a>(ptr: *const u8, len: usize, param: &str) -> Resul
         return if len == 0 {
             Ok(&[])
         } else {
-            Err(ApiError::new(Status::NullArgument, format!("{param} is NULL with length {len}")))
+            Err(ApiError::new(
+                Status::NullArgument,
+                format!("{param} is NULL with length {len}"),
+            ))
         };
     }
     // SAFETY: non-NULL, and the caller guarantees `len` readable bytes for 'a.
@@ -88,8 +91,13 @@ mod tests {
         let status = guard("wxnet_test", || panic!("boom"));
         assert_eq!(status, WXNET_E_PANIC);
         // SAFETY: last_error_ptr returns a valid NUL-terminated thread-local string.
-        let text = unsafe { std::ffi::CStr::from_ptr(last_error_ptr()) }.to_string_lossy().into_owned();
+        let text = unsafe { std::ffi::CStr::from_ptr(last_error_ptr()) }
+            .to_string_lossy()
+            .into_owned();
         assert!(text.contains("internal panic: boom"), "{text}");
-        assert_eq!(guard("x", || Err(ApiError::new(Status::NullArgument, "p is NULL"))), WXNET_E_NULL_ARGUMENT);
+        assert_eq!(
+            guard("x", || Err(ApiError::new(Status::NullArgument, "p is NULL"))),
+            WXNET_E_NULL_ARGUMENT
+        );
     }
 }

@@ -4,8 +4,14 @@
 //! runs inside [`guard`]: a panic becomes `WXNET_E_PANIC`, a NULL where a
 //! pointer is required becomes `WXNET_E_NULL_ARGUMENT`, and the detail of any
 //! failure is readable with `wxnet_last_error` on the same thread.
-#![allow(unsafe_code, reason = "the FFI boundary: raw pointers from C are turned into safe Rust types here and only here")]
-#![allow(non_camel_case_types, reason = "C type names follow the wxnet_<object> convention of the header")]
+#![allow(
+    unsafe_code,
+    reason = "the FFI boundary: raw pointers from C are turned into safe Rust types here and only here"
+)]
+#![allow(
+    non_camel_case_types,
+    reason = "C type names follow the wxnet_<object> convention of the header"
+)]
 
 mod app;
 mod event;
@@ -81,7 +87,12 @@ pub const WXNET_VERSION_PATCH: i32 = 0;
 mod tests {
     #[test]
     fn version_constant_matches_the_crate() {
-        let v = format!("{}.{}.{}", super::WXNET_VERSION_MAJOR, super::WXNET_VERSION_MINOR, super::WXNET_VERSION_PATCH);
+        let v = format!(
+            "{}.{}.{}",
+            super::WXNET_VERSION_MAJOR,
+            super::WXNET_VERSION_MINOR,
+            super::WXNET_VERSION_PATCH
+        );
         assert_eq!(v, env!("CARGO_PKG_VERSION"));
     }
 }

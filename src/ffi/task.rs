@@ -93,7 +93,16 @@ pub unsafe extern "C" fn wxnet_upload_file(
 ) -> wxnet_status {
     let _ = task_user_data;
     // SAFETY: forwarded contract.
-    unsafe { start_unimplemented("wxnet_upload_file", Api::UploadFile, app, options_json, options_len, out_task) }
+    unsafe {
+        start_unimplemented(
+            "wxnet_upload_file",
+            Api::UploadFile,
+            app,
+            options_json,
+            options_len,
+            out_task,
+        )
+    }
 }
 
 /// Starts a wx.downloadFile (GET streamed to a sandboxed file). Same
@@ -112,7 +121,16 @@ pub unsafe extern "C" fn wxnet_download_file(
 ) -> wxnet_status {
     let _ = task_user_data;
     // SAFETY: forwarded contract.
-    unsafe { start_unimplemented("wxnet_download_file", Api::DownloadFile, app, options_json, options_len, out_task) }
+    unsafe {
+        start_unimplemented(
+            "wxnet_download_file",
+            Api::DownloadFile,
+            app,
+            options_json,
+            options_len,
+            out_task,
+        )
+    }
 }
 
 /// Starts a wx.connectSocket. Events: SUCCESS (`connectSocket:ok`, not
@@ -132,7 +150,16 @@ pub unsafe extern "C" fn wxnet_connect_socket(
 ) -> wxnet_status {
     let _ = task_user_data;
     // SAFETY: forwarded contract.
-    unsafe { start_unimplemented("wxnet_connect_socket", Api::ConnectSocket, app, options_json, options_len, out_task) }
+    unsafe {
+        start_unimplemented(
+            "wxnet_connect_socket",
+            Api::ConnectSocket,
+            app,
+            options_json,
+            options_len,
+            out_task,
+        )
+    }
 }
 
 /// Aborts a task. Never blocks, idempotent, works on queued tasks: the task
@@ -150,7 +177,12 @@ pub extern "C" fn wxnet_task_abort(task: wxnet_task_id) -> wxnet_status {
 /// # Safety
 /// `data` readable for `len` bytes unless NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn wxnet_socket_send(task: wxnet_task_id, data: *const u8, len: usize, binary: bool) -> wxnet_status {
+pub unsafe extern "C" fn wxnet_socket_send(
+    task: wxnet_task_id,
+    data: *const u8,
+    len: usize,
+    binary: bool,
+) -> wxnet_status {
     guard("wxnet_socket_send", || {
         // SAFETY: caller guarantees len readable bytes.
         unsafe { bytes(data, len, "data") }?;
@@ -165,7 +197,12 @@ pub unsafe extern "C" fn wxnet_socket_send(task: wxnet_task_id, data: *const u8,
 /// # Safety
 /// `reason` readable for `reason_len` bytes unless NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn wxnet_socket_close(task: wxnet_task_id, code: i32, reason: *const c_char, reason_len: usize) -> wxnet_status {
+pub unsafe extern "C" fn wxnet_socket_close(
+    task: wxnet_task_id,
+    code: i32,
+    reason: *const c_char,
+    reason_len: usize,
+) -> wxnet_status {
     guard("wxnet_socket_close", || {
         // SAFETY: caller guarantees reason_len readable bytes.
         unsafe { bytes(reason.cast(), reason_len, "reason") }?;
@@ -178,6 +215,9 @@ pub unsafe extern "C" fn wxnet_socket_close(task: wxnet_task_id, code: i32, reas
 fn socket_not_open(task: wxnet_task_id) -> Result<(), ApiError> {
     match crate::task::lookup(task) {
         crate::task::Lookup::Unknown => Err(ApiError::new(Status::UnknownTask, format!("no task with id {task}"))),
-        _ => Err(ApiError::new(Status::InvalidState, "not a socket task (sockets are not implemented in this build yet)")),
+        _ => Err(ApiError::new(
+            Status::InvalidState,
+            "not a socket task (sockets are not implemented in this build yet)",
+        )),
     }
 }

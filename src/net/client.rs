@@ -28,7 +28,10 @@ pub struct HttpClients {
 impl HttpClients {
     pub fn new(config: &AppConfig) -> Result<HttpClients, String> {
         let verifier = tls::verifier(config)?;
-        let h1_connector = Connector::new(config.resolve.clone(), tls::client_config(verifier.clone(), tls::ALPN_H1)?);
+        let h1_connector = Connector::new(
+            config.resolve.clone(),
+            tls::client_config(verifier.clone(), tls::ALPN_H1)?,
+        );
         let h2_connector = Connector::new(config.resolve.clone(), tls::client_config(verifier, tls::ALPN_H2)?);
         Ok(HttpClients {
             h1: build(h1_connector.clone()),
@@ -54,4 +57,3 @@ fn build(connector: Connector) -> HttpClient {
         .pool_max_idle_per_host(16)
         .build(connector)
 }
-

@@ -119,7 +119,8 @@ async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, ConnectError> {
         }
     }
     Err(ConnectError::Connect(
-        last.map(|e| e.to_string()).unwrap_or_else(|| "no address to connect to".into()),
+        last.map(|e| e.to_string())
+            .unwrap_or_else(|| "no address to connect to".into()),
     ))
 }
 

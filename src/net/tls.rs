@@ -22,8 +22,9 @@ pub fn verifier(config: &AppConfig) -> Result<Arc<dyn ServerCertVerifier>, Strin
     if !config.tls_verify {
         return Ok(Arc::new(NoVerification(provider)));
     }
-    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(config.ca_certificates.iter().cloned(), provider)
-        .map_err(|e| format!("caCertificates: {e}"))?;
+    let verifier =
+        rustls_platform_verifier::Verifier::new_with_extra_roots(config.ca_certificates.iter().cloned(), provider)
+            .map_err(|e| format!("caCertificates: {e}"))?;
     Ok(Arc::new(verifier))
 }
 

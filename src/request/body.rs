@@ -30,19 +30,45 @@ pub fn place(method: &http::Method, content_type: &str, data: Data<'_>) -> Resul
     let in_query = method == http::Method::GET || method == http::Method::HEAD;
     let value = match data {
         Data::None => return Ok(Placed::default()),
-        Data::Binary(bytes) => return Ok(Placed { query: None, body: bytes }),
+        Data::Binary(bytes) => {
+            return Ok(Placed {
+                query: None,
+                body: bytes,
+            })
+        }
         Data::Json(v) => v,
     };
-    let form = content_type.to_ascii_lowercase().contains("application/x-www-form-urlencoded");
+    let form = content_type
+        .to_ascii_lowercase()
+        .contains("application/x-www-form-urlencoded");
     let placed = match (value, in_query) {
-        (Value::String(s), true) => Placed { query: Some(s.clone()), body: Bytes::new() },
-        (Value::String(s), false) => Placed { query: None, body: Bytes::from(s.clone().into_bytes()) },
-        (Value::Object(m), true) => Placed { query: Some(query_string(m)), body: Bytes::new() },
-        (Value::Object(m), false) if form => Placed { query: None, body: Bytes::from(query_string(m).into_bytes()) },
-        (other, true) => Placed { query: Some(js_string(other).into_owned()), body: Bytes::new() },
+        (Value::String(s), true) => Placed {
+            query: Some(s.clone()),
+            body: Bytes::new(),
+        },
+        (Value::String(s), false) => Placed {
+            query: None,
+            body: Bytes::from(s.clone().into_bytes()),
+        },
+        (Value::Object(m), true) => Placed {
+            query: Some(query_string(m)),
+            body: Bytes::new(),
+        },
+        (Value::Object(m), false) if form => Placed {
+            query: None,
+            body: Bytes::from(query_string(m).into_bytes()),
+        },
+        (other, true) => Placed {
+            query: Some(js_string(other).into_owned()),
+            body: Bytes::new(),
+        },
         (other, false) => {
-            let json = serde_json::to_vec(other).map_err(|e| WxError::new(Errno::InvalidData, format!("invalid request data: {e}")))?;
-            Placed { query: None, body: Bytes::from(json) }
+            let json = serde_json::to_vec(other)
+                .map_err(|e| WxError::new(Errno::InvalidData, format!("invalid request data: {e}")))?;
+            Placed {
+                query: None,
+                body: Bytes::from(json),
+            }
         }
     };
     Ok(placed)
@@ -109,14 +135,31 @@ mod tests {
         let head = place(&Method::HEAD, "application/json", Data::Json(&obj)).expect("ok");
         assert_eq!(head.query.as_deref(), Some(q));
         let post = place(&Method::POST, "application/json", Data::Json(&obj)).expect("ok");
-        assert_eq!(post.body, Bytes::from(r#"{"a":"x y","b":1,"c":{"d":[1,"é"]},"e":true}"#));
-        let form = place(&Method::PUT, "application/x-www-form-urlencoded; charset=UTF-8", Data::Json(&obj)).expect("ok");
+        assert_eq!(
+            post.body,
+            Bytes::from(r#"{"a":"x y","b":1,"c":{"d":[1,"é"]},"e":true}"#)
+        );
+        let form = place(
+            &Method::PUT,
+            "application/x-www-form-urlencoded; charset=UTF-8",
+            Data::Json(&obj),
+        )
+        .expect("ok");
         assert_eq!(form.body, Bytes::from(q));
         let s = json(r#""raw=1&b=2""#);
-        assert_eq!(place(&Method::GET, "", Data::Json(&s)).expect("ok").query.as_deref(), Some("raw=1&b=2"));
-        assert_eq!(place(&Method::POST, "", Data::Json(&s)).expect("ok").body, Bytes::from("raw=1&b=2"));
+        assert_eq!(
+            place(&Method::GET, "", Data::Json(&s)).expect("ok").query.as_deref(),
+            Some("raw=1&b=2")
+        );
+        assert_eq!(
+            place(&Method::POST, "", Data::Json(&s)).expect("ok").body,
+            Bytes::from("raw=1&b=2")
+        );
         let bin = Bytes::from_static(&[0, 1, 2]);
-        assert_eq!(place(&Method::GET, "", Data::Binary(bin.clone())).expect("ok").body, bin);
+        assert_eq!(
+            place(&Method::GET, "", Data::Binary(bin.clone())).expect("ok").body,
+            bin
+        );
         assert_eq!(place(&Method::POST, "", Data::None).expect("ok"), Placed::default());
     }
 

@@ -14,7 +14,10 @@ use tokio_util::io::{ReaderStream, StreamReader};
 use crate::errors::{Errno, WxError};
 
 /// The body as a stream of decoded bytes. Unknown encodings pass through.
-pub fn decoded_stream(body: hyper::body::Incoming, content_encoding: Option<&str>) -> BoxStream<'static, io::Result<Bytes>> {
+pub fn decoded_stream(
+    body: hyper::body::Incoming,
+    content_encoding: Option<&str>,
+) -> BoxStream<'static, io::Result<Bytes>> {
     let raw = body
         .into_data_stream()
         .map_err(|e| io::Error::other(e.to_string()))
@@ -32,7 +35,9 @@ pub fn decoded_stream(body: hyper::body::Incoming, content_encoding: Option<&str
 fn charset(content_type: &str) -> Option<&str> {
     content_type.split(';').skip(1).find_map(|param| {
         let (k, v) = param.split_once('=')?;
-        k.trim().eq_ignore_ascii_case("charset").then(|| v.trim().trim_matches('"'))
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"'))
     })
 }
 
@@ -41,7 +46,9 @@ pub fn to_utf8(body: Bytes, content_type: Option<&str>) -> Result<Bytes, WxError
     let fail = |why: String| WxError::new(Errno::ConvertUtf8, format!("response data convert to UTF8 fail: {why}"));
     let declared = content_type.and_then(charset);
     let encoding = match declared {
-        Some(label) => Some(Encoding::for_label(label.as_bytes()).ok_or_else(|| fail(format!("unknown charset {label:?}")))?),
+        Some(label) => {
+            Some(Encoding::for_label(label.as_bytes()).ok_or_else(|| fail(format!("unknown charset {label:?}")))?)
+        }
         None => None,
     };
     // A BOM wins over the label, as in browsers.
@@ -83,8 +90,14 @@ mod tests {
         let sample = "你好，世界";
         let (gbk, _, _) = encoding_rs::GBK.encode(sample);
         let gbk = Bytes::from(gbk.into_owned());
-        assert_eq!(to_utf8(gbk.clone(), Some("text/plain; charset=GBK")).expect("gbk"), sample.as_bytes());
-        assert_eq!(to_utf8(gbk.clone(), Some("text/plain")).expect("detected"), sample.as_bytes());
+        assert_eq!(
+            to_utf8(gbk.clone(), Some("text/plain; charset=GBK")).expect("gbk"),
+            sample.as_bytes()
+        );
+        assert_eq!(
+            to_utf8(gbk.clone(), Some("text/plain")).expect("detected"),
+            sample.as_bytes()
+        );
         assert_eq!(to_utf8(gbk, None).expect("detected"), sample.as_bytes());
         let bom = Bytes::from([&[0xEF, 0xBB, 0xBF][..], b"{\"a\":1}"].concat());
         assert_eq!(to_utf8(bom, Some("application/json")).expect("bom"), &b"{\"a\":1}"[..]);

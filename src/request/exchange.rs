@@ -55,11 +55,27 @@ pub struct Response {
 impl Exchange {
     /// Sends, following redirects as configured; fills the request-side
     /// `profile` fields (redirect*, request*, responseStart).
-    pub async fn send(self, client: &HttpClient, policy: &Policy, kind: DomainKind, profile: &mut Profile) -> Result<Response, WxError> {
-        let Exchange { mut url, mut method, mut headers, mut body, redirect, .. } = self;
+    pub async fn send(
+        self,
+        client: &HttpClient,
+        policy: &Policy,
+        kind: DomainKind,
+        profile: &mut Profile,
+    ) -> Result<Response, WxError> {
+        let Exchange {
+            mut url,
+            mut method,
+            mut headers,
+            mut body,
+            redirect,
+            ..
+        } = self;
         let mut hops = 0;
         loop {
-            let uri: Uri = url.as_str().parse().map_err(|e| WxError::new(Errno::InvalidUrl, format!("invalid url: {e}")))?;
+            let uri: Uri = url
+                .as_str()
+                .parse()
+                .map_err(|e| WxError::new(Errno::InvalidUrl, format!("invalid url: {e}")))?;
             let request_end = Arc::new(AtomicU64::new(0));
             let mut req = http::Request::builder()
                 .method(method.clone())

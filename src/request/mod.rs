@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http::Method;
 
-use crate::app::AppCore;
+use crate::app::{Admission, AppCore};
 use crate::errors::{Errno, WxError};
 use crate::event::res::{self, Headers};
 use crate::event::EventKind;
@@ -38,15 +38,23 @@ fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOpt
     let url = opts.required_str("url")?;
     let method_text = opts.str("method")?.unwrap_or("GET").to_ascii_uppercase();
     if !METHODS.contains(&method_text.as_str()) {
-        return Err(WxError::parameter(format!("parameter.method {method_text:?} should be one of {METHODS:?}")));
+        return Err(WxError::parameter(format!(
+            "parameter.method {method_text:?} should be one of {METHODS:?}"
+        )));
     }
     let method = Method::from_bytes(method_text.as_bytes()).expect("listed methods are valid tokens");
     let mut headers = header_map(opts.object("header")?, &app.referer)?;
     if !headers.contains_key(http::header::CONTENT_TYPE) {
-        headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
     }
     if !headers.contains_key(http::header::ACCEPT_ENCODING) {
-        headers.insert(http::header::ACCEPT_ENCODING, http::HeaderValue::from_static("gzip, deflate, br"));
+        headers.insert(
+            http::header::ACCEPT_ENCODING,
+            http::HeaderValue::from_static("gzip, deflate, br"),
+        );
     }
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
@@ -85,41 +93,79 @@ fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOpt
 }
 
 /// The whole life of one wx.request task; ends it with exactly one terminal event.
-pub async fn run(app: Arc<AppCore>, task: Arc<TaskShared>, opts: Opts, binary: Option<Bytes>, invoke_start: f64) {
-    if let Err(e) = run_inner(&app, &task, &opts, binary, invoke_start).await {
+pub async fn run(app: Arc<AppCore>, task: Arc<TaskShared>, opts: Opts, binary: Option<Bytes>, admission: Admission) {
+    if let Err(e) = run_inner(&app, &task, &opts, binary, admission).await {
         log::debug!("request {} failed: errno {}", task.id, e.errno as i32);
         task.fail(&e);
     }
 }
 
-async fn run_inner(app: &AppCore, task: &TaskShared, opts: &Opts, binary: Option<Bytes>, invoke_start: f64) -> Result<(), WxError> {
-    app.check_foreground()?;
+async fn run_inner(
+    app: &AppCore,
+    task: &TaskShared,
+    opts: &Opts,
+    binary: Option<Bytes>,
+    admission: Admission,
+) -> Result<(), WxError> {
+    admission.foreground?;
     let options = parse(app, opts, binary)?;
     let mut profile = res::Profile {
-        invoke_start,
-        queue_start: now_ms(),
+        invoke_start: admission.invoke_start,
+        queue_start: admission.invoke_start,
         ..Default::default()
     };
-    let _permit = app.limiter.acquire().await.map_err(|_| WxError::new(Errno::Unknown, "app closed"))?;
+    let _permit = admission
+        .ticket
+        .wait()
+        .await
+        .ok_or_else(|| WxError::new(Errno::Unknown, "app closed"))?;
     profile.queue_end = now_ms();
-    app.check_foreground()?;
-    log::debug!("request {} start: {} {}", task.id, options.exchange.method, options.exchange.url.host_str().unwrap_or(""));
-    let timeout = app.config.effective_timeout(options.timeout_ms, app.config.timeouts.request);
+    log::debug!(
+        "request {} start: {} {}",
+        task.id,
+        options.exchange.method,
+        options.exchange.url.host_str().unwrap_or("")
+    );
+    let timeout = app
+        .config
+        .effective_timeout(options.timeout_ms, app.config.timeouts.request);
     tokio::time::timeout(timeout, fetch(app, task, options, profile))
         .await
         .map_err(|_| WxError::timeout())?
 }
 
-async fn fetch(app: &AppCore, task: &TaskShared, options: RequestOptions, mut profile: res::Profile) -> Result<(), WxError> {
+async fn fetch(
+    app: &AppCore,
+    task: &TaskShared,
+    options: RequestOptions,
+    mut profile: res::Profile,
+) -> Result<(), WxError> {
     profile.fetch_start = now_ms();
     let client = app.http.pick(options.exchange.http2);
-    let response = options.exchange.send(client, &app.config.policy, DomainKind::Request, &mut profile).await?;
+    let response = options
+        .exchange
+        .send(client, &app.config.policy, DomainKind::Request, &mut profile)
+        .await?;
     let status = response.status.as_u16();
     let headers = Headers::from_http(&response.head.headers);
-    task.emit(EventKind::HeadersReceived, res::headers_received_json(status, &headers), None);
+    task.emit(
+        EventKind::HeadersReceived,
+        res::headers_received_json(status, &headers),
+        None,
+    );
 
-    let content_type = response.head.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let encoding = response.head.headers.get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let content_type = response
+        .head
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let encoding = response
+        .head
+        .headers
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
     let limit = app.config.max_download_bytes;
     let mut collected = BytesMut::new();
@@ -146,7 +192,11 @@ async fn fetch(app: &AppCore, task: &TaskShared, options: RequestOptions, mut pr
         (raw, "text")
     } else {
         let text = decode::to_utf8(raw, content_type.as_deref())?;
-        let kind = if options.json_data_type && decode::is_json(&text) { "json" } else { "text" };
+        let kind = if options.json_data_type && decode::is_json(&text) {
+            "json"
+        } else {
+            "text"
+        };
         (text, kind)
     };
     let json = success_json(status, &headers, &profile, kind);
@@ -174,4 +224,3 @@ fn success_json(status: u16, headers: &Headers, profile: &res::Profile, data_kin
         data_kind,
     })
 }
-

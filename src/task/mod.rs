@@ -1,6 +1,7 @@
 //! Tasks: one request, upload, download or socket. [`TaskShared`] enforces the
 //! exactly-once terminal-event rule; [`table`] owns ids and lookup.
 
+pub mod limiter;
 pub mod table;
 
 use std::sync::{Arc, Mutex};
@@ -36,7 +37,8 @@ impl TaskShared {
         if st.finished {
             return false;
         }
-        self.dispatcher.send(Event::new(self.id, kind, json, data, self.user_data));
+        self.dispatcher
+            .send(Event::new(self.id, kind, json, data, self.user_data));
         true
     }
 
@@ -50,7 +52,8 @@ impl TaskShared {
             }
             st.finished = true;
             st.abort = None;
-            self.dispatcher.send(Event::new(self.id, kind, json, data, self.user_data));
+            self.dispatcher
+                .send(Event::new(self.id, kind, json, data, self.user_data));
         }
         self.table.remove(self.id);
         true

@@ -47,7 +47,10 @@ impl TaskTable {
     pub fn new() -> Result<Arc<TaskTable>, ApiError> {
         let serial = NEXT_APP_SERIAL.fetch_add(1, Ordering::Relaxed);
         if serial > MAX_APP_SERIAL {
-            return Err(ApiError::new(Status::InvalidState, "too many apps created in this process"));
+            return Err(ApiError::new(
+                Status::InvalidState,
+                "too many apps created in this process",
+            ));
         }
         let table = Arc::new(TaskTable {
             serial,
@@ -75,7 +78,10 @@ impl TaskTable {
             return Err(ApiError::new(Status::Closed, "the app is being freed"));
         }
         if inner.next_seq > SEQ_MASK {
-            return Err(ApiError::new(Status::InvalidState, "task ids of this app are exhausted"));
+            return Err(ApiError::new(
+                Status::InvalidState,
+                "task ids of this app are exhausted",
+            ));
         }
         let id = (self.serial << SEQ_BITS) | inner.next_seq;
         inner.next_seq += 1;
@@ -162,7 +168,10 @@ mod tests {
         assert!(a.id != 0 && b.id != a.id && b.id < (1 << 63));
         assert!(matches!(lookup(a.id), Lookup::Live(_)));
         assert!(a.fail(&crate::errors::WxError::abort(Api::Request)));
-        assert!(!a.fail(&crate::errors::WxError::abort(Api::Request)), "terminal only once");
+        assert!(
+            !a.fail(&crate::errors::WxError::abort(Api::Request)),
+            "terminal only once"
+        );
         assert!(matches!(lookup(a.id), Lookup::Ended));
         assert!(matches!(lookup(b.id + 1), Lookup::Unknown));
         assert!(matches!(lookup(0), Lookup::Unknown));

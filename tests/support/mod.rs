@@ -98,18 +98,30 @@ impl Collected {
         let mut events = self.events.lock().expect("lock");
         loop {
             if let Some(list) = events.get(&task) {
-                if list.iter().any(|g| matches!(g.kind, EventKind::Success | EventKind::Fail)) {
+                if list
+                    .iter()
+                    .any(|g| matches!(g.kind, EventKind::Success | EventKind::Fail))
+                {
                     return list.clone();
                 }
             }
             let now = Instant::now();
-            assert!(now < deadline, "task {task} got no terminal event in {timeout:?}: {:?}", events.get(&task));
+            assert!(
+                now < deadline,
+                "task {task} got no terminal event in {timeout:?}: {:?}",
+                events.get(&task)
+            );
             events = self.changed.wait_timeout(events, deadline - now).expect("lock").0;
         }
     }
 
     pub fn snapshot(&self, task: u64) -> Vec<Got> {
-        self.events.lock().expect("lock").get(&task).cloned().unwrap_or_default()
+        self.events
+            .lock()
+            .expect("lock")
+            .get(&task)
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -125,11 +137,16 @@ impl TestApp {
         let sink = events.clone();
         let cfg = config(extra).to_string();
         let app = App::new(cfg.as_bytes(), Mode::Callback(Box::new(move |ev| sink.push(ev)))).expect("valid config");
-        TestApp { app: Arc::new(app), events }
+        TestApp {
+            app: Arc::new(app),
+            events,
+        }
     }
 
     pub fn start(&self, options: Value) -> u64 {
-        self.app.request(options.to_string().as_bytes(), None, UserData(7)).expect("request starts")
+        self.app
+            .request(options.to_string().as_bytes(), None, UserData(7))
+            .expect("request starts")
     }
 
     /// Starts a request and waits for its terminal event.

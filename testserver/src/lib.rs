@@ -1,0 +1,160 @@
+//! A local HTTPS / HTTP/2 / HTTP/1.1 test server for wxnet.
+//!
+//! Used in-process by wxnet's Rust integration tests ([`TestServer::start`]) and as the
+//! spawned program `wxnet-testserver` by the demo, the C examples and the bindings' tests.
+//!
+//! Every start generates a fresh CA (ECDSA P-256) and a leaf certificate for
+//! [`TestServer::hostnames`] plus the IP address 127.0.0.1, and binds three listeners on
+//! 127.0.0.1 with ephemeral ports, all serving the same routes (listed below):
+//!
+//! - [`TestServer::https_port`]: TLS, ALPN offers `h2` and `http/1.1`;
+//! - [`TestServer::https_h1_port`]: TLS, ALPN offers only `http/1.1`;
+//! - [`TestServer::http_port`]: plain HTTP/1.1, and h2c with prior knowledge.
+//!
+//! The server runs on its own thread with its own tokio runtime, so it does not depend on
+//! (or block) whatever runtime the client under test uses. Routes never look at the Host
+//! header: clients reach the server through a resolve pin such as
+//! `api.wxnet.test:443 -> 127.0.0.1:<https_port>`.
+//!
+//! # Routes (any method unless stated; bad input gets a 4xx, never a crash)
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `/echo` | 200 JSON `{method, path, query, headers: {lowercase name: values joined ", " ("; " for cookie)}, body (UTF-8 lossy), bodyLength, httpVersion ("HTTP/1.1" or "HTTP/2.0"), contentType, authority}`; bodies over 16 MiB get 413 |
+//! | `/echo/raw` | 200, the request body streamed back verbatim; Content-Type copied (default `application/octet-stream`), Content-Length kept when the request had one |
+//! | `/status/{code}` | that status (200..=599; 1xx gets 400), body `status {code}` text/plain, none for 204/205/304 |
+//! | `/delay/{ms}` | waits, then 200 `delayed` (ms at most 24 h) |
+//! | `/delay-body/{ms}` | 200 headers at once (Content-Length 7), body `delayed` after the delay |
+//! | `/redirect/{n}` | 302 to `/redirect/{n-1}`; `/redirect/0` is 200 `{"redirected":true}` |
+//! | `/redirect-to?url=U&status=S` | S (301, 302 default, 303, 307, 308) with `Location: U` (U percent-decoded) |
+//! | `/redirect-loop` | 302 to itself |
+//! | `/chunked?n=5&size=100&interval_ms=50` | no Content-Length (chunked on HTTP/1.1): n chunks of size ASCII letters, interval apart (n * size at most 64 MiB) |
+//! | `/json` | `{"hello":"world","n":1}` |
+//! | `/text` | `plain text, not json` text/plain |
+//! | `/empty` | 200, empty body |
+//! | `/charset/{label}` | [`CHARSET_SAMPLE`] encoded per [`encode_charset_sample`], `Content-Type: text/plain; charset={label}` (`text/plain` with `?nocharset=1`); `x-encode-lossy: 1` when characters were unmappable (e.g. shift_jis, euc-kr: written as `&#NNNN;`); unknown label 400 |
+//! | `/bom` | UTF-8 BOM + `{"bom":true}`, application/json |
+//! | `/invalid-utf8` | [`INVALID_UTF8_BODY`], `text/plain` without charset |
+//! | `/gzip`, `/deflate`, `/br` | [`compressed_sample_json`] compressed (deflate = zlib wrapper) with Content-Encoding, always; header `x-accept-encoding` = the request's Accept-Encoding, or `none` |
+//! | `/bytes/{n}` | n bytes of the pattern [`pattern_byte`], streamed in 64 KiB frames, Content-Length n, application/octet-stream. Query: `no_length=1` (no Content-Length), `lie_length=N` (announce N: with N > n the connection closes after n bytes; with N < n only N are sent; then `Connection: close`; on HTTP/2 the stream is reset instead), `rate_kbps=K` (at most K × 1024 bytes/s), `ext=.png` (content type from the extension), `filename=x.bin` (Content-Disposition: attachment) |
+//! | `/upload` | POST multipart/form-data, streamed: 200 `{"fields":{name:value},"files":[{name, filename, contentType, size, sha256}]}` with [`digest_hex`]; malformed 400 `{"error"}`; other methods 405 |
+//! | `/set-cookie` | two `Set-Cookie` (`a=1; Path=/`, `b=2; HttpOnly`) and two `X-Multi` (`one`, `two`) |
+//! | `/alpn` | text `HTTP/2.0` or `HTTP/1.1`: the version the server saw |
+//! | `/close` | no response: the connection is dropped (HTTP/1.1) or the stream reset (HTTP/2) |
+//! | `/hang` | never answers |
+//! | `/large-header` | a 64 KiB `x-large-header` value (an HTTP/2 client needs a max header list size above hyper's 16 KiB default to accept it) |
+//! | anything else | 404 `not found` |
+
+mod body;
+mod cert;
+mod content;
+mod query;
+mod routes;
+mod server;
+mod tls;
+mod upload;
+
+use std::io;
+
+pub use content::{
+    compressed_sample_json, encode_charset_sample, CHARSET_SAMPLE, INVALID_UTF8_BODY,
+};
+pub use server::TestServer;
+
+/// The DNS names in the leaf certificate's subjectAltName, in this order.
+///
+/// The leaf also carries the IP address SAN `127.0.0.1` (not listed here) and any
+/// [`ServerOptions::extra_hostnames`].
+pub const HOSTNAMES: &[&str] = &[
+    "localhost",
+    "api.wxnet.test",
+    "ws.wxnet.test",
+    "up.wxnet.test",
+    "cdn.wxnet.test",
+    "other.wxnet.test",
+];
+
+/// Options for [`TestServer::start_with`]. `ServerOptions::default()` is what
+/// [`TestServer::start`] uses; new flags will be added as fields with a default, so build
+/// it with `ServerOptions { field: value, ..Default::default() }`.
+#[derive(Debug, Default, Clone)]
+pub struct ServerOptions {
+    /// DNS names added to the leaf certificate's SANs after [`HOSTNAMES`].
+    pub extra_hostnames: Vec<String>,
+}
+
+/// The digest reported for uploaded files by the `/upload` route: SHA-256 as lowercase hex.
+///
+/// SHA-256 (rather than a home-made FNV) because it is what other tools print too
+/// (`sha256sum`, `hashlib.sha256`, `crypto.createHash('sha256')`), so tests in any binding
+/// can compute the expected value without porting a function; it comes from `ring`, which
+/// rustls already compiles, so it costs no extra crate.
+pub fn digest_hex(bytes: &[u8]) -> String {
+    let mut ctx = Digest::new();
+    ctx.update(bytes);
+    ctx.finish_hex()
+}
+
+/// The incremental form of [`digest_hex`], used by the upload sink.
+pub(crate) struct Digest(ring::digest::Context);
+
+impl Digest {
+    pub(crate) fn new() -> Self {
+        Digest(ring::digest::Context::new(&ring::digest::SHA256))
+    }
+
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub(crate) fn finish_hex(self) -> String {
+        hex(self.0.finish().as_ref())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
+}
+
+/// The byte at offset `i` of every `/bytes/{n}` body: `(i % 251) as u8`.
+pub fn pattern_byte(i: u64) -> u8 {
+    (i % 251) as u8
+}
+
+/// Checks that `data` is the `/bytes` pattern starting at offset `start`; returns the
+/// offset (relative to `data`) of the first wrong byte, if any.
+pub fn check_pattern(start: u64, data: &[u8]) -> Option<usize> {
+    data.iter()
+        .enumerate()
+        .position(|(k, b)| *b != pattern_byte(start + k as u64))
+}
+
+pub(crate) fn other_err(msg: impl std::fmt::Display) -> io::Error {
+    io::Error::other(msg.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_is_sha256() {
+        assert_eq!(
+            digest_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn pattern_check() {
+        let data: Vec<u8> = (300..600).map(pattern_byte).collect();
+        assert_eq!(check_pattern(300, &data), None);
+        assert_eq!(check_pattern(301, &data), Some(0));
+    }
+}

@@ -1,0 +1,255 @@
+//! The server's own thread and runtime, the listeners and the accept loops.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
+
+use crate::{cert, routes, tls, ServerOptions, HOSTNAMES};
+
+/// Counters shared by the accept loops, the routes and [`TestServer`].
+#[derive(Default)]
+struct Stats {
+    connections: AtomicU64,
+    hits: Mutex<HashMap<String, u64>>,
+}
+
+impl Stats {
+    fn hit(&self, path: &str) {
+        // A poisoned lock only means another connection task panicked mid-update.
+        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        *hits.entry(path.to_owned()).or_insert(0) += 1;
+    }
+}
+
+/// How a listener's connections are served.
+#[derive(Clone)]
+enum Listener {
+    /// Plain TCP: HTTP/1.1, or HTTP/2 when the client starts with the h2 preface.
+    Plain,
+    /// TLS: HTTP/2 when ALPN picked `h2`, HTTP/1.1 otherwise.
+    Tls(TlsAcceptor),
+}
+
+/// A running test server; dropping it stops the runtime and closes the listeners.
+pub struct TestServer {
+    ca_pem: String,
+    https: u16,
+    http: u16,
+    https_h1: u16,
+    stats: Arc<Stats>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts with [`ServerOptions::default`]; see [`TestServer::start_with`].
+    pub fn start() -> TestServer {
+        Self::start_with(ServerOptions::default())
+    }
+
+    /// Starts on 127.0.0.1 with ephemeral ports, on its own thread and tokio runtime, and
+    /// returns once the three listeners are bound.
+    ///
+    /// # Panics
+    /// When the certificates cannot be generated or a port cannot be bound; use
+    /// [`TestServer::try_start_with`] to get the error instead.
+    pub fn start_with(opts: ServerOptions) -> TestServer {
+        Self::try_start_with(opts).expect("wxnet-testserver failed to start")
+    }
+
+    /// [`TestServer::start_with`], returning startup errors instead of panicking.
+    pub fn try_start_with(opts: ServerOptions) -> io::Result<TestServer> {
+        let names: Vec<String> = HOSTNAMES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(opts.extra_hostnames)
+            .collect();
+        let certs = cert::generate(&names)?;
+        let listeners = [
+            Listener::Tls(tls::acceptor(&certs, tls::ALPN_H2_H1)?),
+            Listener::Plain,
+            Listener::Tls(tls::acceptor(&certs, tls::ALPN_H1)?),
+        ];
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("wxnet-testserver-worker")
+            .enable_all()
+            .build()?;
+        let stats = Arc::new(Stats::default());
+        let mut ports = [0u16; 3];
+        {
+            // Bind here, so errors and ports are known before returning; the accept loops
+            // start running on the runtime's workers right away.
+            let _guard = runtime.enter();
+            for (port, kind) in ports.iter_mut().zip(listeners) {
+                let listener = bind()?;
+                *port = listener.local_addr()?.port();
+                runtime.spawn(accept_loop(listener, kind, stats.clone()));
+            }
+        }
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("wxnet-testserver".into())
+            .spawn(move || {
+                // Returns when the sender is used or dropped.
+                let _ = runtime.block_on(stopped);
+                runtime.shutdown_timeout(Duration::from_secs(2));
+            })?;
+        Ok(TestServer {
+            ca_pem: certs.ca_pem,
+            https: ports[0],
+            http: ports[1],
+            https_h1: ports[2],
+            stats,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+
+    /// TLS port whose ALPN offers `h2` and `http/1.1`.
+    pub fn https_port(&self) -> u16 {
+        self.https
+    }
+
+    /// Plain-text port: HTTP/1.1, and HTTP/2 with prior knowledge (h2c).
+    pub fn http_port(&self) -> u16 {
+        self.http
+    }
+
+    /// TLS port whose ALPN offers only `http/1.1`.
+    pub fn https_h1_port(&self) -> u16 {
+        self.https_h1
+    }
+
+    /// PEM of this server's CA, the issuer of its leaf certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// How many requests arrived for exactly `path` (no query), on all listeners; counted
+    /// before the route runs.
+    pub fn hits(&self, path: &str) -> u64 {
+        let hits = self.stats.hits.lock().unwrap_or_else(|p| p.into_inner());
+        hits.get(path).copied().unwrap_or(0)
+    }
+
+    /// How many TCP connections were accepted so far, on all listeners.
+    pub fn connections(&self) -> u64 {
+        self.stats.connections.load(Ordering::SeqCst)
+    }
+
+    /// The DNS names of the leaf certificate (it also has the IP SAN 127.0.0.1); the same
+    /// as [`HOSTNAMES`].
+    pub fn hostnames() -> &'static [&'static str] {
+        HOSTNAMES
+    }
+}
+
+impl std::fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestServer")
+            .field("https", &self.https)
+            .field("http", &self.http)
+            .field("https_h1", &self.https_h1)
+            .field("connections", &self.connections())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        drop(self.shutdown.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn bind() -> io::Result<TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+    socket.listen(1024)
+}
+
+async fn accept_loop(listener: TcpListener, kind: Listener, stats: Arc<Stats>) {
+    loop {
+        match listener.accept().await {
+            Ok((tcp, _)) => {
+                stats.connections.fetch_add(1, Ordering::SeqCst);
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(serve_tcp(tcp, kind.clone(), stats.clone()));
+            }
+            Err(e) => {
+                // E.g. out of file descriptors: wait a little instead of spinning.
+                eprintln!("wxnet-testserver: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Which HTTP versions a connection may speak.
+#[derive(Clone, Copy)]
+enum Protocol {
+    Auto,
+    Http1,
+    Http2,
+}
+
+async fn serve_tcp(tcp: TcpStream, kind: Listener, stats: Arc<Stats>) {
+    match kind {
+        Listener::Plain => serve(tcp, Protocol::Auto, stats).await,
+        Listener::Tls(acceptor) => {
+            let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp));
+            let Ok(Ok(tls)) = handshake.await else {
+                return; // failed or stalled handshake: just drop the connection
+            };
+            let protocol = match tls.get_ref().1.alpn_protocol() {
+                Some(b"h2") => Protocol::Http2,
+                _ => Protocol::Http1,
+            };
+            serve(tls, protocol, stats).await
+        }
+    }
+}
+
+/// Serves HTTP on one connection until it closes. Upgrades are enabled so that a route can
+/// take over the connection (see [`routes`]).
+async fn serve<I>(io: I, protocol: Protocol, stats: Arc<Stats>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .adaptive_window(true)
+        .max_header_list_size(1024 * 1024);
+    let builder = match protocol {
+        Protocol::Auto => builder,
+        Protocol::Http1 => builder.http1_only(),
+        Protocol::Http2 => builder.http2_only(),
+    };
+    let service = service_fn(move |req| {
+        stats.hit(req.uri().path());
+        routes::handle(req)
+    });
+    // Errors here are the client's doing (or /close): nothing to report.
+    let _ = builder
+        .serve_connection_with_upgrades(TokioIo::new(io), service)
+        .await;
+}
