@@ -228,3 +228,29 @@ pub fn task_abort(id: u64) -> Result<(), ApiError> {
         Lookup::Unknown => Err(ApiError::new(Status::UnknownTask, format!("no task with id {id}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+
+    #[test]
+    fn a_panic_inside_a_task_ends_it_with_fail_600000() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let dispatcher = Arc::new(
+            Dispatcher::start(Mode::Callback(Box::new(move |ev| {
+                let _ = tx.send((ev.kind, ev.json().to_owned()));
+            })))
+            .expect("thread"),
+        );
+        let table = TaskTable::new().expect("table");
+        let task = table.register(Api::Request, UserData(0), &dispatcher).expect("task");
+        spawn_task(&task, async { panic!("boom inside a task") });
+        let (kind, json) = rx.recv_timeout(Duration::from_secs(5)).expect("terminal event");
+        assert_eq!(kind, EventKind::Fail);
+        assert!(json.contains("\"errno\":600000"), "{json}");
+        assert!(task.is_finished());
+        dispatcher.shutdown();
+        table.unregister();
+    }
+}

@@ -16,6 +16,8 @@
 mod app;
 mod event;
 mod guard;
+#[cfg(feature = "jni")]
+mod jni;
 mod meta;
 mod task;
 
