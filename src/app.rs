@@ -33,6 +33,7 @@ pub struct AppCore {
     pub config: AppConfig,
     pub referer: HeaderValue,
     pub http: HttpClients,
+    pub sandbox: crate::sandbox::Sandbox,
     /// request + uploadFile + downloadFile in flight; FIFO beyond.
     pub limiter: Arc<Limiter>,
     pub(crate) dispatcher: Arc<Dispatcher>,
@@ -47,6 +48,7 @@ pub struct Admission {
     pub ticket: crate::task::limiter::Ticket,
     /// `Err(interrupted)` when called in background.
     pub foreground: Result<(), WxError>,
+
 }
 
 impl AppCore {
@@ -87,6 +89,7 @@ impl App {
             .map_err(|e| ApiError::new(Status::InvalidState, format!("cannot start the dispatcher thread: {e}")))?;
         let tasks = TaskTable::new()?;
         let limiter = Limiter::new(config.max_concurrent_requests);
+        let sandbox = crate::sandbox::Sandbox::new(config.temp_dir.clone(), config.user_data_dir.clone());
         log::info!(
             "app created (urlCheck {}, {} request domains)",
             config.policy.url_check,
@@ -97,6 +100,7 @@ impl App {
                 config,
                 referer,
                 http,
+                sandbox,
                 limiter,
                 dispatcher: Arc::new(dispatcher),
                 tasks,
@@ -115,6 +119,24 @@ impl App {
         let task = self.register(Api::Request, user_data)?;
         let start = self.core.admit();
         let fut = request::run(self.core.clone(), task.clone(), opts, body, start);
+        spawn_task(&task, fut);
+        Ok(task.id)
+    }
+
+    /// wx.uploadFile.
+    pub fn upload_file(&self, options_json: &[u8], user_data: UserData) -> Result<u64, ApiError> {
+        let opts = Opts::parse(options_json)?;
+        let task = self.register(Api::UploadFile, user_data)?;
+        let fut = crate::transfer::upload::run(self.core.clone(), task.clone(), opts, self.core.admit());
+        spawn_task(&task, fut);
+        Ok(task.id)
+    }
+
+    /// wx.downloadFile.
+    pub fn download_file(&self, options_json: &[u8], user_data: UserData) -> Result<u64, ApiError> {
+        let opts = Opts::parse(options_json)?;
+        let task = self.register(Api::DownloadFile, user_data)?;
+        let fut = crate::transfer::download::run(self.core.clone(), task.clone(), opts, self.core.admit());
         spawn_task(&task, fut);
         Ok(task.id)
     }

@@ -34,7 +34,9 @@ pub mod options;
 pub mod policy;
 pub mod request;
 pub mod runtime;
+pub mod sandbox;
 pub mod task;
+pub mod transfer;
 
 pub mod ffi;
 

@@ -394,7 +394,9 @@ pub extern "system" fn Java_com_wxnet_internal_Native_appFree(_env: JNIEnv, _cla
         status_result(unsafe { wxnet_app_free(h.app) })?;
         // SAFETY: from Box::into_raw in appNew; its app is gone and no callback
         // runs any more, so nothing refers to the context.
-        drop(unsafe { Box::from_raw(app as usize as *mut Handle) });
+        let Handle { app: _, ctx } = *unsafe { Box::from_raw(app as usize as *mut Handle) };
+        // Releases the sink's global reference.
+        drop(ctx);
         Ok(())
     })
 }

@@ -77,9 +77,37 @@ unsafe fn start_unimplemented(
     })
 }
 
-/// Starts a wx.uploadFile (multipart POST of a sandboxed file). Same
-/// ownership and threading rules as `wxnet_request`. Not implemented in this
-/// build yet: returns `WXNET_E_INVALID_STATE` and emits no event.
+/// Shared shape of the option-only starts (upload, download, socket).
+///
+/// # Safety
+/// As for `wxnet_request`.
+unsafe fn start_with_options(
+    name: &str,
+    app: *mut wxnet_app,
+    options_json: *const c_char,
+    options_len: usize,
+    out_task: *mut wxnet_task_id,
+    start: impl FnOnce(&crate::App, &[u8]) -> Result<u64, ApiError>,
+) -> wxnet_status {
+    guard(name, || {
+        non_null(out_task, "out_task")?;
+        non_null(options_json, "options_json")?;
+        // SAFETY: caller guarantees the length.
+        let options = unsafe { bytes(options_json.cast(), options_len, "options_json") }?;
+        // SAFETY: per the contract, a live app.
+        let id = start(unsafe { app_ref(app) }?, options)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out_task, id) };
+        Ok(())
+    })
+}
+
+/// Starts a wx.uploadFile: a multipart POST of the sandboxed file
+/// `filePath` (`wxfile://…`) streamed from disk, with `name`, `formData`,
+/// `header`, `timeout`. Events: PROGRESS `{progress, totalBytesSent,
+/// totalBytesExpectedToSend}` (throttled, one at 100), HEADERS_RECEIVED, then
+/// SUCCESS `{errMsg, statusCode, profile}` with the response text as `data`,
+/// or FAIL. Same ownership and threading rules as `wxnet_request`.
 ///
 /// # Safety
 /// As for `wxnet_request`.
@@ -91,23 +119,21 @@ pub unsafe extern "C" fn wxnet_upload_file(
     task_user_data: *mut c_void,
     out_task: *mut wxnet_task_id,
 ) -> wxnet_status {
-    let _ = task_user_data;
+    let ud = UserData(task_user_data as usize);
     // SAFETY: forwarded contract.
     unsafe {
-        start_unimplemented(
-            "wxnet_upload_file",
-            Api::UploadFile,
-            app,
-            options_json,
-            options_len,
-            out_task,
-        )
+        start_with_options("wxnet_upload_file", app, options_json, options_len, out_task, |app, o| {
+            app.upload_file(o, ud)
+        })
     }
 }
 
-/// Starts a wx.downloadFile (GET streamed to a sandboxed file). Same
-/// ownership and threading rules as `wxnet_request`. Not implemented in this
-/// build yet: returns `WXNET_E_INVALID_STATE` and emits no event.
+/// Starts a wx.downloadFile: GET streamed to a `.part` file and renamed when
+/// complete, to `filePath` (under `wxfile://usr/`) or a new temp file.
+/// Events: HEADERS_RECEIVED, PROGRESS `{progress, totalBytesWritten,
+/// totalBytesExpectedToWrite}` (throttled, one at 100), then SUCCESS
+/// `{errMsg, statusCode, tempFilePath | filePath, profile}` or FAIL (no
+/// partial file is left). Same ownership and threading rules as `wxnet_request`.
 ///
 /// # Safety
 /// As for `wxnet_request`.
@@ -119,17 +145,12 @@ pub unsafe extern "C" fn wxnet_download_file(
     task_user_data: *mut c_void,
     out_task: *mut wxnet_task_id,
 ) -> wxnet_status {
-    let _ = task_user_data;
+    let ud = UserData(task_user_data as usize);
     // SAFETY: forwarded contract.
     unsafe {
-        start_unimplemented(
-            "wxnet_download_file",
-            Api::DownloadFile,
-            app,
-            options_json,
-            options_len,
-            out_task,
-        )
+        start_with_options("wxnet_download_file", app, options_json, options_len, out_task, |app, o| {
+            app.download_file(o, ud)
+        })
     }
 }
 

@@ -28,12 +28,40 @@ pub enum Redirect {
     Manual,
 }
 
+/// A request body that can be produced again for each redirect hop.
+#[derive(Clone)]
+pub enum BodySource {
+    Bytes(Bytes),
+    /// A streamed multipart upload (reopens its file per hop).
+    Multipart(Arc<crate::transfer::multipart::Multipart>),
+}
+
+impl BodySource {
+    pub fn empty() -> Self {
+        BodySource::Bytes(Bytes::new())
+    }
+
+    /// A fresh body that records when its last bytes went out.
+    fn make(&self, end: Arc<AtomicU64>) -> Result<ReqBody, WxError> {
+        let body = match self {
+            BodySource::Bytes(bytes) => Full::new(bytes.clone()).map_err(|never| match never {}).boxed(),
+            BodySource::Multipart(m) => m.body()?,
+        };
+        Ok(body
+            .map_frame(move |frame| {
+                end.store(now_ms().to_bits(), Ordering::Relaxed);
+                frame
+            })
+            .boxed())
+    }
+}
+
 /// What to send (the URL already passed the policy check).
 pub struct Exchange {
     pub url: url::Url,
     pub method: Method,
     pub headers: HeaderMap,
-    pub body: Bytes,
+    pub body: BodySource,
     pub http2: bool,
     pub redirect: Redirect,
 }
@@ -80,7 +108,7 @@ impl Exchange {
             let mut req = http::Request::builder()
                 .method(method.clone())
                 .uri(uri)
-                .body(timed_body(body.clone(), request_end.clone()))
+                .body(body.make(request_end.clone())?)
                 .map_err(|e| WxError::parameter(e.to_string()))?;
             *req.headers_mut() = headers.clone();
             let request_start = now_ms();
@@ -102,8 +130,9 @@ impl Exchange {
                 let next = policy::check_url(policy, kind, next.as_str())?;
                 if downgrades_to_get(head.status, &method) {
                     method = Method::GET;
-                    body = Bytes::new();
+                    body = BodySource::empty();
                     headers.remove(header::CONTENT_TYPE);
+                    headers.remove(header::CONTENT_LENGTH);
                 }
                 if next.origin() != url.origin() {
                     headers.remove(header::AUTHORIZATION);
@@ -147,18 +176,6 @@ fn downgrades_to_get(status: StatusCode, method: &Method) -> bool {
         301 | 302 => method == Method::POST,
         _ => false,
     }
-}
-
-/// A request body that records when its last bytes were handed to hyper
-/// (`profile.requestEnd`).
-fn timed_body(bytes: Bytes, end: Arc<AtomicU64>) -> ReqBody {
-    Full::new(bytes)
-        .map_frame(move |frame| {
-            end.store(now_ms().to_bits(), Ordering::Relaxed);
-            frame
-        })
-        .map_err(|never| match never {})
-        .boxed()
 }
 
 /// hyper's errors -> a wx network failure whose reason names the layer

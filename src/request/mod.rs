@@ -77,7 +77,7 @@ fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOpt
             url,
             method,
             headers,
-            body: placed.body,
+            body: exchange::BodySource::Bytes(placed.body),
             http2: opts.bool("enableHttp2")?,
             redirect: if opts.choice("redirect", &["follow", "manual"], "follow")? == "manual" {
                 Redirect::Manual
@@ -100,38 +100,38 @@ pub async fn run(app: Arc<AppCore>, task: Arc<TaskShared>, opts: Opts, binary: O
     }
 }
 
-async fn run_inner(
-    app: &AppCore,
-    task: &TaskShared,
-    opts: &Opts,
-    binary: Option<Bytes>,
-    admission: Admission,
-) -> Result<(), WxError> {
-    admission.foreground?;
+async fn run_inner(app: &AppCore, task: &TaskShared, opts: &Opts, binary: Option<Bytes>, admission: Admission) -> Result<(), WxError> {
+    admission.foreground.clone()?;
     let options = parse(app, opts, binary)?;
+    log::debug!("request {} start: {} {}", task.id, options.exchange.method, options.exchange.url.host_str().unwrap_or(""));
+    let timeout = app.config.effective_timeout(options.timeout_ms, app.config.timeouts.request);
+    run_queued(admission, timeout, |profile| fetch(app, task, options, profile)).await
+}
+
+/// Waits for the task's place in the in-flight queue, then runs `work` under
+/// the timeout (which starts when the task leaves the queue). Shared by
+/// request, uploadFile and downloadFile.
+pub(crate) async fn run_queued<F, Fut>(admission: Admission, timeout: std::time::Duration, work: F) -> Result<(), WxError>
+where
+    F: FnOnce(res::Profile) -> Fut,
+    Fut: std::future::Future<Output = Result<(), WxError>>,
+{
     let mut profile = res::Profile {
         invoke_start: admission.invoke_start,
         queue_start: admission.invoke_start,
         ..Default::default()
     };
-    let _permit = admission
-        .ticket
-        .wait()
-        .await
-        .ok_or_else(|| WxError::new(Errno::Unknown, "app closed"))?;
+    let _permit = admission.ticket.wait().await.ok_or_else(|| WxError::new(Errno::Unknown, "app closed"))?;
     profile.queue_end = now_ms();
-    log::debug!(
-        "request {} start: {} {}",
-        task.id,
-        options.exchange.method,
-        options.exchange.url.host_str().unwrap_or("")
-    );
-    let timeout = app
-        .config
-        .effective_timeout(options.timeout_ms, app.config.timeouts.request);
-    tokio::time::timeout(timeout, fetch(app, task, options, profile))
-        .await
-        .map_err(|_| WxError::timeout())?
+    profile.fetch_start = profile.queue_end;
+    tokio::time::timeout(timeout, work(profile)).await.map_err(|_| WxError::timeout())?
+}
+
+/// HEADERS_RECEIVED `{statusCode, header, cookies}`; returns the headers.
+pub(crate) fn emit_headers(task: &TaskShared, response: &exchange::Response) -> Headers {
+    let headers = Headers::from_http(&response.head.headers);
+    task.emit(EventKind::HeadersReceived, res::headers_received_json(response.status.as_u16(), &headers), None);
+    headers
 }
 
 async fn fetch(

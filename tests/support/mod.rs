@@ -185,3 +185,104 @@ pub fn assert_fail(got: &Got, errno: i64, prefix: &str) {
 pub fn assert_success(got: &Got) {
     assert_eq!(got.kind, EventKind::Success, "expected SUCCESS, got {got:?}");
 }
+
+/// A fresh tempDir + userDataDir pair, removed on drop.
+pub struct Dirs {
+    pub root: std::path::PathBuf,
+}
+
+impl Dirs {
+    pub fn new() -> Dirs {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let root = std::env::temp_dir().join(format!("wxnet-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("tmp")).expect("mkdir tmp");
+        std::fs::create_dir_all(root.join("usr")).expect("mkdir usr");
+        Dirs { root }
+    }
+
+    pub fn tmp(&self) -> std::path::PathBuf {
+        self.root.join("tmp")
+    }
+
+    pub fn usr(&self) -> std::path::PathBuf {
+        self.root.join("usr")
+    }
+
+    /// Config fragment naming both dirs.
+    pub fn config(&self) -> Value {
+        json!({"tempDir": self.tmp(), "userDataDir": self.usr()})
+    }
+
+    /// Every file name in tempDir and userDataDir (recursively).
+    pub fn files(&self) -> Vec<String> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p.display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &mut out);
+        out
+    }
+
+    /// Real path of a `wxfile://` path this harness knows.
+    pub fn real(&self, vpath: &str) -> std::path::PathBuf {
+        if let Some(rest) = vpath.strip_prefix("wxfile://usr/") {
+            self.usr().join(rest)
+        } else {
+            self.tmp().join(vpath.strip_prefix("wxfile://").expect("wxfile path"))
+        }
+    }
+}
+
+impl Drop for Dirs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+impl TestApp {
+    pub fn upload(&self, options: Value) -> Vec<Got> {
+        let id = self.app.upload_file(options.to_string().as_bytes(), UserData(8)).expect("upload starts");
+        self.events.wait(id, Duration::from_secs(60))
+    }
+
+    pub fn download(&self, options: Value) -> Vec<Got> {
+        let id = self.start_download(options);
+        self.events.wait(id, Duration::from_secs(60))
+    }
+
+    pub fn start_download(&self, options: Value) -> u64 {
+        self.app.download_file(options.to_string().as_bytes(), UserData(9)).expect("download starts")
+    }
+}
+
+/// The PROGRESS events' `progress` values; asserts they are monotonic and
+/// end with exactly one 100.
+pub fn assert_progress(events: &[Got]) -> Vec<u64> {
+    let values: Vec<u64> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Progress)
+        .map(|e| e.json["progress"].as_u64().expect("progress"))
+        .collect();
+    assert!(!values.is_empty(), "progress events");
+    assert!(values.windows(2).all(|w| w[0] <= w[1]), "monotonic: {values:?}");
+    assert_eq!(values.last(), Some(&100));
+    assert_eq!(values.iter().filter(|v| **v == 100).count(), 1, "one 100: {values:?}");
+    values
+}
+
+pub fn dl_url(path: &str) -> String {
+    format!("https://cdn.wxnet.test{path}")
+}
+
+pub fn up_url(path: &str) -> String {
+    format!("https://up.wxnet.test{path}")
+}

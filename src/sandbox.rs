@@ -1,0 +1,255 @@
+//! `wxfile://` virtual paths <-> real paths, and nothing else.
+//!
+//! - `wxfile://tmp_<name>` is a file directly inside the app's `tempDir`;
+//!   `<name>` is `[A-Za-z0-9_.-]+` (what wxnet itself creates is
+//!   `tmp_<32 hex>.<ext>`).
+//! - `wxfile://usr/<rel>` is inside the app's `userDataDir`; `<rel>` is one or
+//!   more `/`-separated segments, none empty, `.` or `..`.
+//!
+//! Rejected everywhere: anything not starting with `wxfile://` (absolute host
+//! paths included), NUL and other control bytes, backslashes, `%` (no
+//! percent-decoding is ever done, and refusing `%` keeps a host that decodes
+//! later from being tricked), and any path whose real location, after
+//! following symlinks, is outside its directory.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why a virtual path was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SandboxError {
+    /// Not a valid `wxfile://` path, or it escapes its directory.
+    Invalid(String),
+    /// The directory it maps to is not configured.
+    NoDirectory(&'static str),
+    /// The file (for reading) does not exist or cannot be inspected.
+    Missing(String),
+}
+
+impl fmt::Display for SandboxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SandboxError::Invalid(why) => write!(f, "invalid file path: {why}"),
+            SandboxError::NoDirectory(field) => write!(f, "the app has no {field} configured"),
+            SandboxError::Missing(why) => write!(f, "file not found: {why}"),
+        }
+    }
+}
+
+pub const USER_DATA_PREFIX: &str = "wxfile://usr/";
+const SCHEME: &str = "wxfile://";
+
+/// The app's two directories.
+#[derive(Debug, Clone, Default)]
+pub struct Sandbox {
+    temp_dir: Option<PathBuf>,
+    user_data_dir: Option<PathBuf>,
+}
+
+enum Place<'a> {
+    Temp(&'a str),
+    Usr(Vec<&'a str>),
+}
+
+impl Sandbox {
+    pub fn new(temp_dir: Option<PathBuf>, user_data_dir: Option<PathBuf>) -> Self {
+        Sandbox { temp_dir, user_data_dir }
+    }
+
+    fn parse(vpath: &str) -> Result<Place<'_>, SandboxError> {
+        let bad = |why: &str| Err(SandboxError::Invalid(why.to_owned()));
+        if vpath.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return bad("control characters");
+        }
+        if vpath.contains('\\') || vpath.contains('%') {
+            return bad("backslash or percent sign");
+        }
+        let Some(rest) = vpath.strip_prefix(SCHEME) else {
+            return bad("not a wxfile:// path");
+        };
+        if let Some(rel) = rest.strip_prefix("usr/") {
+            let segments: Vec<&str> = rel.split('/').collect();
+            if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+                return bad("empty, '.' or '..' segment");
+            }
+            return Ok(Place::Usr(segments));
+        }
+        let name_ok = rest.len() > 4
+            && rest.starts_with("tmp_")
+            && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            && !rest.contains("..");
+        if name_ok {
+            Ok(Place::Temp(rest))
+        } else {
+            bad("expected wxfile://tmp_<name> or wxfile://usr/<path>")
+        }
+    }
+
+    fn root(&self, place: &Place<'_>) -> Result<&Path, SandboxError> {
+        match place {
+            Place::Temp(_) => self.temp_dir.as_deref().ok_or(SandboxError::NoDirectory("tempDir")),
+            Place::Usr(_) => self.user_data_dir.as_deref().ok_or(SandboxError::NoDirectory("userDataDir")),
+        }
+    }
+
+    fn join(root: &Path, place: &Place<'_>) -> PathBuf {
+        match place {
+            Place::Temp(name) => root.join(name),
+            Place::Usr(segments) => segments.iter().fold(root.to_path_buf(), |p, s| p.join(s)),
+        }
+    }
+
+    /// An existing regular file to read (uploads). Symlinks are followed and
+    /// the target must stay inside the directory.
+    pub fn existing_file(&self, vpath: &str) -> Result<PathBuf, SandboxError> {
+        let place = Self::parse(vpath)?;
+        let root = canonical_root(self.root(&place)?)?;
+        let path = Self::join(&root, &place);
+        let real = path.canonicalize().map_err(|e| SandboxError::Missing(format!("{vpath}: {e}")))?;
+        if !real.starts_with(&root) {
+            return Err(SandboxError::Invalid("leads outside its directory".into()));
+        }
+        if !real.is_file() {
+            return Err(SandboxError::Missing(format!("{vpath} is not a regular file")));
+        }
+        Ok(real)
+    }
+
+    /// A destination under `wxfile://usr/` to write (downloads with
+    /// `filePath`). Missing parent directories are created inside the
+    /// directory; an existing symlink as the final name is refused.
+    pub fn user_file_for_write(&self, vpath: &str) -> Result<PathBuf, SandboxError> {
+        let place = Self::parse(vpath)?;
+        if !matches!(place, Place::Usr(_)) {
+            return Err(SandboxError::Invalid("filePath must be under wxfile://usr/".into()));
+        }
+        let root = canonical_root(self.root(&place)?)?;
+        let path = Self::join(&root, &place);
+        let parent = path.parent().expect("a joined segment has a parent");
+        std::fs::create_dir_all(parent).map_err(|e| SandboxError::Invalid(format!("cannot create its directory: {e}")))?;
+        let real_parent = parent.canonicalize().map_err(|e| SandboxError::Invalid(e.to_string()))?;
+        if !real_parent.starts_with(&root) {
+            return Err(SandboxError::Invalid("leads outside its directory".into()));
+        }
+        let target = real_parent.join(path.file_name().expect("last segment is a name"));
+        match std::fs::symlink_metadata(&target) {
+            Ok(m) if m.file_type().is_symlink() => Err(SandboxError::Invalid("the destination is a symlink".into())),
+            Ok(m) if m.is_dir() => Err(SandboxError::Invalid("the destination is a directory".into())),
+            _ => Ok(target),
+        }
+    }
+
+    /// A fresh, unguessable temp file name: (real path, `wxfile://tmp_…`).
+    pub fn new_temp_file(&self, ext: &str) -> Result<(PathBuf, String), SandboxError> {
+        let root = canonical_root(self.temp_dir.as_deref().ok_or(SandboxError::NoDirectory("tempDir"))?)?;
+        let name = format!("tmp_{}{ext}", random_hex(16));
+        Ok((root.join(&name), format!("{SCHEME}{name}")))
+    }
+}
+
+fn canonical_root(dir: &Path) -> Result<PathBuf, SandboxError> {
+    dir.canonicalize()
+        .map_err(|e| SandboxError::Invalid(format!("configured directory {}: {e}", dir.display())))
+}
+
+/// `n` random bytes from the OS, as lowercase hex.
+pub fn random_hex(n: usize) -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = vec![0u8; n];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| io::Error::other("no OS randomness"))
+        .expect("the OS random source works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dirs() -> (tempdir::Dir, Sandbox) {
+        let d = tempdir::Dir::new();
+        std::fs::create_dir_all(d.0.join("tmp")).expect("mkdir");
+        std::fs::create_dir_all(d.0.join("usr/sub")).expect("mkdir");
+        std::fs::write(d.0.join("usr/sub/a.txt"), b"a").expect("write");
+        std::fs::write(d.0.join("tmp/tmp_abc.png"), b"p").expect("write");
+        std::fs::write(d.0.join("secret"), b"s").expect("write");
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(d.0.join("secret"), d.0.join("usr/link")).expect("symlink");
+            std::os::unix::fs::symlink(d.0.join("tmp"), d.0.join("usr/dirlink")).expect("symlink");
+        }
+        let sb = Sandbox::new(Some(d.0.join("tmp")), Some(d.0.join("usr")));
+        (d, sb)
+    }
+
+    mod tempdir {
+        pub struct Dir(pub std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Dir {
+                let p = std::env::temp_dir().join(format!("wxnet-sandbox-{}", super::random_hex(8)));
+                std::fs::create_dir_all(&p).expect("mkdir");
+                Dir(p)
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn valid_paths_map_inside() {
+        let (_d, sb) = dirs();
+        assert!(sb.existing_file("wxfile://usr/sub/a.txt").expect("ok").ends_with("usr/sub/a.txt"));
+        assert!(sb.existing_file("wxfile://tmp_abc.png").expect("ok").ends_with("tmp/tmp_abc.png"));
+        assert!(sb.user_file_for_write("wxfile://usr/new/dir/f.bin").expect("ok").ends_with("usr/new/dir/f.bin"));
+        let (path, v) = sb.new_temp_file(".png").expect("temp");
+        assert!(v.starts_with("wxfile://tmp_") && v.ends_with(".png") && v.len() == "wxfile://tmp_".len() + 32 + 4);
+        assert!(path.starts_with(sb.temp_dir.as_ref().expect("dir").canonicalize().expect("c")));
+    }
+
+    #[test]
+    fn escape_attempts_are_rejected() {
+        let (_d, sb) = dirs();
+        let table = [
+            "/etc/passwd",
+            "../secret",
+            "file:///etc/passwd",
+            "wxfile://usr/../secret",
+            "wxfile://usr/sub/../../secret",
+            "wxfile://usr/./sub/a.txt",
+            "wxfile://usr//sub/a.txt",
+            "wxfile://usr/",
+            "wxfile://usr",
+            "wxfile://usr/%2e%2e/secret",
+            "wxfile://usr/%2E%2E%2Fsecret",
+            "wxfile://usr/..%2fsecret",
+            "wxfile://usr\\..\\secret",
+            "wxfile://usr/sub\\..\\..\\secret",
+            "wxfile://usr/a\0b",
+            "wxfile://usr/a\nb",
+            "wxfile://tmp_../secret",
+            "wxfile://tmp_/etc/passwd",
+            "wxfile://tmp_",
+            "wxfile://tmp_..",
+            "wxfile://tmp_a/../../secret",
+            "wxfile:///etc/passwd",
+            "wxfile://etc/passwd",
+            "wxfile://../secret",
+            "WXFILE://usr/sub/a.txt",
+            "wxfile://usr/link",
+            "wxfile://usr/dirlink/tmp_abc.png",
+        ];
+        for vpath in table {
+            assert!(sb.existing_file(vpath).is_err(), "read {vpath:?} must be rejected");
+            assert!(sb.user_file_for_write(vpath).is_err(), "write {vpath:?} must be rejected");
+        }
+        assert!(sb.user_file_for_write("wxfile://tmp_abc.png").is_err(), "downloads with filePath go under usr/");
+        let none = Sandbox::default();
+        assert_eq!(none.existing_file("wxfile://usr/a").expect_err("no dir"), SandboxError::NoDirectory("userDataDir"));
+        assert!(none.new_temp_file("").is_err());
+    }
+}

@@ -1,0 +1,182 @@
+//! wx.downloadFile: GET streamed into a `.part` file next to the
+//! destination, renamed when complete. Any status is a success. The size
+//! limit is enforced on the bytes received, whatever Content-Length says.
+//! Abort, timeout, size overflow, disk errors and app free leave no file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use http::{header, Method};
+use tokio::io::AsyncWriteExt;
+
+use super::multipart::ext_for;
+use super::progress::Throttle;
+use crate::app::{Admission, AppCore};
+use crate::errors::{Errno, WxError};
+use crate::event::res::{self, Profile};
+use crate::event::EventKind;
+use crate::options::{header_map, Opts};
+use crate::policy::DomainKind;
+use crate::request::exchange::{BodySource, Exchange, Redirect};
+use crate::request::{decode, emit_headers, profile, run_queued};
+use crate::runtime::now_ms;
+use crate::task::TaskShared;
+
+/// The whole life of one wx.downloadFile task.
+pub async fn run(app: Arc<AppCore>, task: Arc<TaskShared>, opts: Opts, admission: Admission) {
+    if let Err(e) = run_inner(&app, &task, &opts, admission).await {
+        log::debug!("download {} failed: errno {}", task.id, e.errno as i32);
+        task.fail(&e);
+    }
+}
+
+/// Where the body goes: a user file chosen up front, or a temp file named
+/// once the response says what it is.
+enum Destination {
+    User { real: PathBuf, vpath: String },
+    Temp,
+}
+
+async fn run_inner(app: &AppCore, task: &TaskShared, opts: &Opts, admission: Admission) -> Result<(), WxError> {
+    admission.foreground.clone()?;
+    let url = crate::policy::check_url(&app.config.policy, DomainKind::DownloadFile, opts.required_str("url")?)?;
+    let headers = header_map(opts.object("header")?, &app.referer)?;
+    let timeout = app.config.effective_timeout(opts.millis("timeout")?, app.config.timeouts.download_file);
+    let destination = match opts.str("filePath")? {
+        Some(vpath) => {
+            let real = app.sandbox.user_file_for_write(vpath).map_err(|e| super::sandbox_error(vpath, e))?;
+            Destination::User { real, vpath: vpath.to_owned() }
+        }
+        None => Destination::Temp,
+    };
+    let exchange = Exchange {
+        url,
+        method: Method::GET,
+        headers,
+        body: BodySource::empty(),
+        http2: false,
+        redirect: Redirect::Follow,
+    };
+    log::debug!("download {} start: {}", task.id, exchange.url.host_str().unwrap_or(""));
+    run_queued(admission, timeout, |profile| fetch(app, task, exchange, destination, profile)).await
+}
+
+async fn fetch(app: &AppCore, task: &TaskShared, exchange: Exchange, dest: Destination, mut profile: Profile) -> Result<(), WxError> {
+    let url_ext = extension_of(exchange.url.path());
+    let response = exchange.send(app.http.pick(false), &app.config.policy, DomainKind::DownloadFile, &mut profile).await?;
+    let status = response.status.as_u16();
+    emit_headers(task, &response);
+    let limit = app.config.max_download_bytes;
+    let announced = response.head.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let encoding = response.head.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if announced.is_some_and(|n| n > limit) && encoding.is_none() {
+        return Err(too_big());
+    }
+    let (real, vpath) = match dest {
+        Destination::User { real, vpath } => (real, vpath),
+        Destination::Temp => {
+            let ext = url_ext.unwrap_or_else(|| {
+                let ct = response.head.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+                ext_for(ct).to_owned()
+            });
+            app.sandbox.new_temp_file(&ext).map_err(|e| save_error(&e.to_string()))?
+        }
+    };
+    let mut part = PartFile::create(&real).await?;
+    // Progress counts decoded bytes against Content-Length only when the
+    // body is not encoded (else the total is unknown).
+    let mut throttle = Throttle::new(if encoding.is_none() { announced } else { None });
+    let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
+    let mut written: u64 = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| WxError::network(format!("reading the response failed: {e}")))?;
+        written += chunk.len() as u64;
+        if written > limit {
+            return Err(too_big());
+        }
+        part.write(&chunk).await?;
+        if let Some(pct) = throttle.update(written) {
+            task.emit(EventKind::Progress, progress_json(pct, written, throttle.total()), None);
+        }
+    }
+    part.commit(&real).await?;
+    task.emit(EventKind::Progress, progress_json(100, written, throttle.total().max(written)), None);
+    profile.response_end = now_ms();
+    profile::finish(&mut profile, &response.conn);
+    let path_key = if vpath.starts_with(crate::sandbox::USER_DATA_PREFIX) { "filePath" } else { "tempFilePath" };
+    let mut json = serde_json::Map::new();
+    json.insert("errMsg".into(), "downloadFile:ok".into());
+    json.insert("statusCode".into(), status.into());
+    json.insert(path_key.into(), vpath.into());
+    json.insert("profile".into(), serde_json::to_value(&profile).expect("profile serializes"));
+    task.finish(EventKind::Success, res::to_json(&json), None);
+    Ok(())
+}
+
+fn progress_json(pct: u64, written: u64, total: u64) -> String {
+    format!(r#"{{"progress":{pct},"totalBytesWritten":{written},"totalBytesExpectedToWrite":{total}}}"#)
+}
+
+fn too_big() -> WxError {
+    WxError::new(Errno::MaxFileSize, "exceed max file size")
+}
+
+fn save_error(detail: &str) -> WxError {
+    WxError::new(Errno::SaveFile, format!("download save file error: {detail}"))
+}
+
+/// `.ext` of the URL path's last segment when it looks like one (1-8
+/// alphanumerics), else None.
+fn extension_of(path: &str) -> Option<String> {
+    let last = path.rsplit('/').next()?;
+    let (_, ext) = last.rsplit_once('.')?;
+    (!ext.is_empty() && ext.len() <= 8 && ext.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| format!(".{}", ext.to_ascii_lowercase()))
+}
+
+/// The `.part` file being written; removed on drop unless committed, so an
+/// abort (the future is dropped), a timeout or any error leaves nothing.
+struct PartFile {
+    path: PathBuf,
+    file: Option<tokio::fs::File>,
+}
+
+impl PartFile {
+    async fn create(dest: &Path) -> Result<PartFile, WxError> {
+        let mut name = dest.file_name().expect("destinations have a file name").to_owned();
+        name.push(format!(".{}.part", crate::sandbox::random_hex(4)));
+        let path = dest.with_file_name(name);
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await
+            .map_err(|e| save_error(&e.to_string()))?;
+        Ok(PartFile { path, file: Some(file) })
+    }
+
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), WxError> {
+        let file = self.file.as_mut().expect("open until commit");
+        file.write_all(chunk).await.map_err(|e| save_error(&e.to_string()))
+    }
+
+    /// Flushes, closes and renames onto the destination.
+    async fn commit(mut self, dest: &Path) -> Result<(), WxError> {
+        let mut file = self.file.take().expect("open until commit");
+        file.flush().await.map_err(|e| save_error(&e.to_string()))?;
+        drop(file);
+        tokio::fs::rename(&self.path, dest).await.map_err(|e| save_error(&e.to_string()))?;
+        self.path = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        drop(self.file.take());
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}

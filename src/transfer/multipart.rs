@@ -1,0 +1,155 @@
+//! The multipart/form-data body of an upload: form fields, then one file
+//! part streamed from disk (never read whole), with an exact Content-Length.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{stream, StreamExt, TryStreamExt};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use serde_json::{Map, Value};
+use tokio_util::io::ReaderStream;
+
+use crate::errors::{Errno, WxError};
+use crate::net::client::ReqBody;
+use crate::options::js_string;
+
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Called with the bytes handed to the connection so far.
+pub type OnSent = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// A body description; each hop (redirect 307/308) streams it anew.
+pub struct Multipart {
+    boundary: String,
+    head: Bytes,
+    tail: Bytes,
+    file: PathBuf,
+    file_len: u64,
+    on_sent: OnSent,
+}
+
+/// Quotes a name for a Content-Disposition parameter as browsers do
+/// (HTML's form encoding): `"` -> `%22`, CR -> `%0D`, LF -> `%0A`.
+fn quote(name: &str) -> String {
+    name.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+impl Multipart {
+    pub fn new(
+        field: &str,
+        file: PathBuf,
+        file_len: u64,
+        filename: &str,
+        content_type: &str,
+        form: Option<&Map<String, Value>>,
+        on_sent: OnSent,
+    ) -> Multipart {
+        let boundary = format!("----wxnetFormBoundary{}", crate::sandbox::random_hex(12));
+        let mut head = String::new();
+        for (k, v) in form.into_iter().flatten() {
+            head.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{}\r\n",
+                quote(k),
+                js_string(v)
+            ));
+        }
+        head.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {content_type}\r\n\r\n",
+            quote(field),
+            quote(filename)
+        ));
+        let tail = format!("\r\n--{boundary}--\r\n");
+        Multipart {
+            boundary,
+            head: Bytes::from(head),
+            tail: Bytes::from(tail),
+            file,
+            file_len,
+            on_sent,
+        }
+    }
+
+    pub fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+
+    pub fn content_length(&self) -> u64 {
+        self.head.len() as u64 + self.file_len + self.tail.len() as u64
+    }
+
+    /// A fresh streaming body (opens the file now).
+    pub fn body(&self) -> Result<ReqBody, WxError> {
+        let file = std::fs::File::open(&self.file)
+            .map_err(|e| WxError::new(Errno::PermissionDenied, format!("can not open the upload file: {e}")))?;
+        let file = ReaderStream::with_capacity(tokio::fs::File::from_std(file), READ_CHUNK);
+        let expected = self.file_len;
+        let mut read = 0u64;
+        let file = file.map(move |chunk| {
+            let chunk = chunk?;
+            read += chunk.len() as u64;
+            if read > expected {
+                return Err(std::io::Error::other("the file grew while it was being uploaded"));
+            }
+            Ok(chunk)
+        });
+        let head = stream::once(std::future::ready(Ok(self.head.clone())));
+        let tail = stream::once(std::future::ready(Ok(self.tail.clone())));
+        let parts = head.chain(file).chain(tail);
+        let on_sent = self.on_sent.clone();
+        let mut sent = 0u64;
+        let counted = parts.map_ok(move |chunk| {
+            sent += chunk.len() as u64;
+            on_sent(sent);
+            Frame::data(chunk)
+        });
+        Ok(BodyExt::boxed(StreamBody::new(counted.map_err(|e| Box::new(e) as crate::net::client::BodyError))))
+    }
+}
+
+/// A MIME type from a file name's extension (a small table of what
+/// mini-programs upload), else `application/octet-stream`.
+pub fn mime_for(filename: &str) -> &'static str {
+    let ext = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        "svg" => "image/svg+xml",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        "mp3" => "audio/mpeg",
+        "aac" => "audio/aac",
+        "wav" => "audio/wav",
+        "silk" => "audio/silk",
+        "txt" => "text/plain",
+        "json" => "application/json",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The reverse, for naming downloaded temp files: an extension (with dot)
+/// from a Content-Type, or "".
+pub fn ext_for(content_type: &str) -> &'static str {
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "image/jpeg" => ".jpg",
+        "image/png" => ".png",
+        "image/gif" => ".gif",
+        "image/webp" => ".webp",
+        "image/svg+xml" => ".svg",
+        "video/mp4" => ".mp4",
+        "audio/mpeg" => ".mp3",
+        "text/plain" => ".txt",
+        "text/html" => ".html",
+        "application/json" => ".json",
+        "application/pdf" => ".pdf",
+        "application/zip" => ".zip",
+        _ => "",
+    }
+}

@@ -1,0 +1,61 @@
+//! Runs the C examples (`examples-c/*.c`, except the demo) through
+//! `scripts/c-examples.sh`: it builds `libwxnet.so` and `wxnet-testserver` with
+//! cargo (nested, so the library the examples link is the current source, not
+//! whatever `cargo test` left behind), compiles every example with
+//! `-Wall -Wextra -Werror -pedantic`, starts the test server and runs each
+//! example over TLS (full policy) and over plain HTTP.
+//!
+//! Needs bash and a C compiler (`$CC`, else `gcc`, else `cc`); without a C
+//! compiler the test says so on stderr and passes (a Rust-only toolchain can
+//! still run the rest of the suite). The valgrind mode is not run here:
+//! `scripts/c-examples.sh --valgrind`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// The first C compiler that answers `--version`.
+fn find_cc() -> Option<String> {
+    let candidates = std::env::var("CC").into_iter().chain(["gcc".to_owned(), "cc".to_owned()]);
+    for cc in candidates {
+        let ok = Command::new(&cc)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Some(cc);
+        }
+    }
+    None
+}
+
+#[test]
+#[cfg(unix)]
+fn c_examples_pass() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Some(cc) = find_cc() else {
+        eprintln!("c_examples: SKIPPED, no C compiler found (set CC, or install gcc)");
+        return;
+    };
+    // `cargo test` exports the cargo that runs it as $CARGO.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new("bash")
+        .arg(root.join("scripts/c-examples.sh"))
+        .current_dir(root)
+        .env("CC", &cc)
+        .env("CARGO", &cargo)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bash scripts/c-examples.sh");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary = stdout.lines().last().unwrap_or("");
+    assert!(
+        output.status.success(),
+        "scripts/c-examples.sh failed ({}): {summary}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    assert!(summary.ends_with(" passed, 0 failed"), "unexpected summary {summary:?}\n{stdout}");
+    println!("{stdout}");
+}
