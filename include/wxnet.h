@@ -237,9 +237,12 @@ wxnet_status wxnet_request(struct wxnet_app *app,
                            void *task_user_data,
                            wxnet_task_id *out_task);
 
-// Starts a wx.uploadFile (multipart POST of a sandboxed file). Same
-// ownership and threading rules as `wxnet_request`. Not implemented in this
-// build yet: returns `WXNET_E_INVALID_STATE` and emits no event.
+// Starts a wx.uploadFile: a multipart POST of the sandboxed file
+// `filePath` (`wxfile://…`) streamed from disk, with `name`, `formData`,
+// `header`, `timeout`. Events: PROGRESS `{progress, totalBytesSent,
+// totalBytesExpectedToSend}` (throttled, one at 100), HEADERS_RECEIVED, then
+// SUCCESS `{errMsg, statusCode, profile}` with the response text as `data`,
+// or FAIL. Same ownership and threading rules as `wxnet_request`.
 //
 // # Safety
 // As for `wxnet_request`.
@@ -249,9 +252,12 @@ wxnet_status wxnet_upload_file(struct wxnet_app *app,
                                void *task_user_data,
                                wxnet_task_id *out_task);
 
-// Starts a wx.downloadFile (GET streamed to a sandboxed file). Same
-// ownership and threading rules as `wxnet_request`. Not implemented in this
-// build yet: returns `WXNET_E_INVALID_STATE` and emits no event.
+// Starts a wx.downloadFile: GET streamed to a `.part` file and renamed when
+// complete, to `filePath` (under `wxfile://usr/`) or a new temp file.
+// Events: HEADERS_RECEIVED, PROGRESS `{progress, totalBytesWritten,
+// totalBytesExpectedToWrite}` (throttled, one at 100), then SUCCESS
+// `{errMsg, statusCode, tempFilePath | filePath, profile}` or FAIL (no
+// partial file is left). Same ownership and threading rules as `wxnet_request`.
 //
 // # Safety
 // As for `wxnet_request`.

@@ -48,7 +48,6 @@ pub struct Admission {
     pub ticket: crate::task::limiter::Ticket,
     /// `Err(interrupted)` when called in background.
     pub foreground: Result<(), WxError>,
-
 }
 
 impl AppCore {

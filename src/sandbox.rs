@@ -54,7 +54,10 @@ enum Place<'a> {
 
 impl Sandbox {
     pub fn new(temp_dir: Option<PathBuf>, user_data_dir: Option<PathBuf>) -> Self {
-        Sandbox { temp_dir, user_data_dir }
+        Sandbox {
+            temp_dir,
+            user_data_dir,
+        }
     }
 
     fn parse(vpath: &str) -> Result<Place<'_>, SandboxError> {
@@ -89,7 +92,10 @@ impl Sandbox {
     fn root(&self, place: &Place<'_>) -> Result<&Path, SandboxError> {
         match place {
             Place::Temp(_) => self.temp_dir.as_deref().ok_or(SandboxError::NoDirectory("tempDir")),
-            Place::Usr(_) => self.user_data_dir.as_deref().ok_or(SandboxError::NoDirectory("userDataDir")),
+            Place::Usr(_) => self
+                .user_data_dir
+                .as_deref()
+                .ok_or(SandboxError::NoDirectory("userDataDir")),
         }
     }
 
@@ -106,7 +112,9 @@ impl Sandbox {
         let place = Self::parse(vpath)?;
         let root = canonical_root(self.root(&place)?)?;
         let path = Self::join(&root, &place);
-        let real = path.canonicalize().map_err(|e| SandboxError::Missing(format!("{vpath}: {e}")))?;
+        let real = path
+            .canonicalize()
+            .map_err(|e| SandboxError::Missing(format!("{vpath}: {e}")))?;
         if !real.starts_with(&root) {
             return Err(SandboxError::Invalid("leads outside its directory".into()));
         }
@@ -127,8 +135,11 @@ impl Sandbox {
         let root = canonical_root(self.root(&place)?)?;
         let path = Self::join(&root, &place);
         let parent = path.parent().expect("a joined segment has a parent");
-        std::fs::create_dir_all(parent).map_err(|e| SandboxError::Invalid(format!("cannot create its directory: {e}")))?;
-        let real_parent = parent.canonicalize().map_err(|e| SandboxError::Invalid(e.to_string()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| SandboxError::Invalid(format!("cannot create its directory: {e}")))?;
+        let real_parent = parent
+            .canonicalize()
+            .map_err(|e| SandboxError::Invalid(e.to_string()))?;
         if !real_parent.starts_with(&root) {
             return Err(SandboxError::Invalid("leads outside its directory".into()));
         }
@@ -203,9 +214,18 @@ mod tests {
     #[test]
     fn valid_paths_map_inside() {
         let (_d, sb) = dirs();
-        assert!(sb.existing_file("wxfile://usr/sub/a.txt").expect("ok").ends_with("usr/sub/a.txt"));
-        assert!(sb.existing_file("wxfile://tmp_abc.png").expect("ok").ends_with("tmp/tmp_abc.png"));
-        assert!(sb.user_file_for_write("wxfile://usr/new/dir/f.bin").expect("ok").ends_with("usr/new/dir/f.bin"));
+        assert!(sb
+            .existing_file("wxfile://usr/sub/a.txt")
+            .expect("ok")
+            .ends_with("usr/sub/a.txt"));
+        assert!(sb
+            .existing_file("wxfile://tmp_abc.png")
+            .expect("ok")
+            .ends_with("tmp/tmp_abc.png"));
+        assert!(sb
+            .user_file_for_write("wxfile://usr/new/dir/f.bin")
+            .expect("ok")
+            .ends_with("usr/new/dir/f.bin"));
         let (path, v) = sb.new_temp_file(".png").expect("temp");
         assert!(v.starts_with("wxfile://tmp_") && v.ends_with(".png") && v.len() == "wxfile://tmp_".len() + 32 + 4);
         assert!(path.starts_with(sb.temp_dir.as_ref().expect("dir").canonicalize().expect("c")));
@@ -245,11 +265,20 @@ mod tests {
         ];
         for vpath in table {
             assert!(sb.existing_file(vpath).is_err(), "read {vpath:?} must be rejected");
-            assert!(sb.user_file_for_write(vpath).is_err(), "write {vpath:?} must be rejected");
+            assert!(
+                sb.user_file_for_write(vpath).is_err(),
+                "write {vpath:?} must be rejected"
+            );
         }
-        assert!(sb.user_file_for_write("wxfile://tmp_abc.png").is_err(), "downloads with filePath go under usr/");
+        assert!(
+            sb.user_file_for_write("wxfile://tmp_abc.png").is_err(),
+            "downloads with filePath go under usr/"
+        );
         let none = Sandbox::default();
-        assert_eq!(none.existing_file("wxfile://usr/a").expect_err("no dir"), SandboxError::NoDirectory("userDataDir"));
+        assert_eq!(
+            none.existing_file("wxfile://usr/a").expect_err("no dir"),
+            SandboxError::NoDirectory("userDataDir")
+        );
         assert!(none.new_temp_file("").is_err());
     }
 }

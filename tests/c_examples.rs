@@ -15,7 +15,9 @@ use std::process::{Command, Stdio};
 
 /// The first C compiler that answers `--version`.
 fn find_cc() -> Option<String> {
-    let candidates = std::env::var("CC").into_iter().chain(["gcc".to_owned(), "cc".to_owned()]);
+    let candidates = std::env::var("CC")
+        .into_iter()
+        .chain(["gcc".to_owned(), "cc".to_owned()]);
     for cc in candidates {
         let ok = Command::new(&cc)
             .arg("--version")
@@ -56,6 +58,9 @@ fn c_examples_pass() {
         "scripts/c-examples.sh failed ({}): {summary}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
         output.status
     );
-    assert!(summary.ends_with(" passed, 0 failed"), "unexpected summary {summary:?}\n{stdout}");
+    assert!(
+        summary.ends_with(" passed, 0 failed"),
+        "unexpected summary {summary:?}\n{stdout}"
+    );
     println!("{stdout}");
 }

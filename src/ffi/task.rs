@@ -122,9 +122,14 @@ pub unsafe extern "C" fn wxnet_upload_file(
     let ud = UserData(task_user_data as usize);
     // SAFETY: forwarded contract.
     unsafe {
-        start_with_options("wxnet_upload_file", app, options_json, options_len, out_task, |app, o| {
-            app.upload_file(o, ud)
-        })
+        start_with_options(
+            "wxnet_upload_file",
+            app,
+            options_json,
+            options_len,
+            out_task,
+            |app, o| app.upload_file(o, ud),
+        )
     }
 }
 
@@ -148,9 +153,14 @@ pub unsafe extern "C" fn wxnet_download_file(
     let ud = UserData(task_user_data as usize);
     // SAFETY: forwarded contract.
     unsafe {
-        start_with_options("wxnet_download_file", app, options_json, options_len, out_task, |app, o| {
-            app.download_file(o, ud)
-        })
+        start_with_options(
+            "wxnet_download_file",
+            app,
+            options_json,
+            options_len,
+            out_task,
+            |app, o| app.download_file(o, ud),
+        )
     }
 }
 

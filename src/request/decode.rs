@@ -31,6 +31,24 @@ pub fn decoded_stream(
     }
 }
 
+/// Reads a whole (decoded) body, failing once it passes `limit` bytes.
+pub async fn read_all(stream: &mut BoxStream<'static, io::Result<Bytes>>, limit: u64) -> Result<Bytes, WxError> {
+    let mut collected = bytes::BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(read_error)?;
+        if (collected.len() + chunk.len()) as u64 > limit {
+            return Err(WxError::network(format!("response data exceeds {limit} bytes")));
+        }
+        collected.extend_from_slice(&chunk);
+    }
+    Ok(collected.freeze())
+}
+
+/// A failure while reading a response body.
+pub fn read_error(e: io::Error) -> WxError {
+    WxError::network(format!("reading the response failed: {e}"))
+}
+
 /// The charset parameter of a Content-Type value, if any.
 fn charset(content_type: &str) -> Option<&str> {
     content_type.split(';').skip(1).find_map(|param| {

@@ -8,7 +8,7 @@ pub mod profile;
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use http::Method;
 
@@ -100,18 +100,35 @@ pub async fn run(app: Arc<AppCore>, task: Arc<TaskShared>, opts: Opts, binary: O
     }
 }
 
-async fn run_inner(app: &AppCore, task: &TaskShared, opts: &Opts, binary: Option<Bytes>, admission: Admission) -> Result<(), WxError> {
+async fn run_inner(
+    app: &AppCore,
+    task: &TaskShared,
+    opts: &Opts,
+    binary: Option<Bytes>,
+    admission: Admission,
+) -> Result<(), WxError> {
     admission.foreground.clone()?;
     let options = parse(app, opts, binary)?;
-    log::debug!("request {} start: {} {}", task.id, options.exchange.method, options.exchange.url.host_str().unwrap_or(""));
-    let timeout = app.config.effective_timeout(options.timeout_ms, app.config.timeouts.request);
+    log::debug!(
+        "request {} start: {} {}",
+        task.id,
+        options.exchange.method,
+        options.exchange.url.host_str().unwrap_or("")
+    );
+    let timeout = app
+        .config
+        .effective_timeout(options.timeout_ms, app.config.timeouts.request);
     run_queued(admission, timeout, |profile| fetch(app, task, options, profile)).await
 }
 
 /// Waits for the task's place in the in-flight queue, then runs `work` under
 /// the timeout (which starts when the task leaves the queue). Shared by
 /// request, uploadFile and downloadFile.
-pub(crate) async fn run_queued<F, Fut>(admission: Admission, timeout: std::time::Duration, work: F) -> Result<(), WxError>
+pub(crate) async fn run_queued<F, Fut>(
+    admission: Admission,
+    timeout: std::time::Duration,
+    work: F,
+) -> Result<(), WxError>
 where
     F: FnOnce(res::Profile) -> Fut,
     Fut: std::future::Future<Output = Result<(), WxError>>,
@@ -121,16 +138,26 @@ where
         queue_start: admission.invoke_start,
         ..Default::default()
     };
-    let _permit = admission.ticket.wait().await.ok_or_else(|| WxError::new(Errno::Unknown, "app closed"))?;
+    let _permit = admission
+        .ticket
+        .wait()
+        .await
+        .ok_or_else(|| WxError::new(Errno::Unknown, "app closed"))?;
     profile.queue_end = now_ms();
     profile.fetch_start = profile.queue_end;
-    tokio::time::timeout(timeout, work(profile)).await.map_err(|_| WxError::timeout())?
+    tokio::time::timeout(timeout, work(profile))
+        .await
+        .map_err(|_| WxError::timeout())?
 }
 
 /// HEADERS_RECEIVED `{statusCode, header, cookies}`; returns the headers.
 pub(crate) fn emit_headers(task: &TaskShared, response: &exchange::Response) -> Headers {
     let headers = Headers::from_http(&response.head.headers);
-    task.emit(EventKind::HeadersReceived, res::headers_received_json(response.status.as_u16(), &headers), None);
+    task.emit(
+        EventKind::HeadersReceived,
+        res::headers_received_json(response.status.as_u16(), &headers),
+        None,
+    );
     headers
 }
 
@@ -167,25 +194,21 @@ async fn fetch(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
-    let limit = app.config.max_download_bytes;
-    let mut collected = BytesMut::new();
-    let mut total: u64 = 0;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| WxError::network(format!("reading the response failed: {e}")))?;
-        total += chunk.len() as u64;
-        if options.chunked {
-            task.emit(EventKind::ChunkReceived, "{}".to_owned(), Some(chunk));
-        } else {
-            if total > limit {
-                return Err(WxError::network(format!("response data exceeds {limit} bytes")));
-            }
-            collected.extend_from_slice(&chunk);
+    let raw = if options.chunked {
+        while let Some(chunk) = stream.next().await {
+            task.emit(
+                EventKind::ChunkReceived,
+                "{}".to_owned(),
+                Some(chunk.map_err(decode::read_error)?),
+            );
         }
-    }
+        Bytes::new()
+    } else {
+        decode::read_all(&mut stream, app.config.max_download_bytes).await?
+    };
     profile.response_end = now_ms();
     profile::finish(&mut profile, &response.conn);
 
-    let raw = collected.freeze();
     let (data, kind) = if options.arraybuffer {
         (raw, "arraybuffer")
     } else if options.chunked {

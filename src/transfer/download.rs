@@ -42,11 +42,19 @@ async fn run_inner(app: &AppCore, task: &TaskShared, opts: &Opts, admission: Adm
     admission.foreground.clone()?;
     let url = crate::policy::check_url(&app.config.policy, DomainKind::DownloadFile, opts.required_str("url")?)?;
     let headers = header_map(opts.object("header")?, &app.referer)?;
-    let timeout = app.config.effective_timeout(opts.millis("timeout")?, app.config.timeouts.download_file);
+    let timeout = app
+        .config
+        .effective_timeout(opts.millis("timeout")?, app.config.timeouts.download_file);
     let destination = match opts.str("filePath")? {
         Some(vpath) => {
-            let real = app.sandbox.user_file_for_write(vpath).map_err(|e| super::sandbox_error(vpath, e))?;
-            Destination::User { real, vpath: vpath.to_owned() }
+            let real = app
+                .sandbox
+                .user_file_for_write(vpath)
+                .map_err(|e| super::sandbox_error(vpath, e))?;
+            Destination::User {
+                real,
+                vpath: vpath.to_owned(),
+            }
         }
         None => Destination::Temp,
     };
@@ -59,17 +67,42 @@ async fn run_inner(app: &AppCore, task: &TaskShared, opts: &Opts, admission: Adm
         redirect: Redirect::Follow,
     };
     log::debug!("download {} start: {}", task.id, exchange.url.host_str().unwrap_or(""));
-    run_queued(admission, timeout, |profile| fetch(app, task, exchange, destination, profile)).await
+    run_queued(admission, timeout, |profile| {
+        fetch(app, task, exchange, destination, profile)
+    })
+    .await
 }
 
-async fn fetch(app: &AppCore, task: &TaskShared, exchange: Exchange, dest: Destination, mut profile: Profile) -> Result<(), WxError> {
+async fn fetch(
+    app: &AppCore,
+    task: &TaskShared,
+    exchange: Exchange,
+    dest: Destination,
+    mut profile: Profile,
+) -> Result<(), WxError> {
     let url_ext = extension_of(exchange.url.path());
-    let response = exchange.send(app.http.pick(false), &app.config.policy, DomainKind::DownloadFile, &mut profile).await?;
+    let response = exchange
+        .send(
+            app.http.pick(false),
+            &app.config.policy,
+            DomainKind::DownloadFile,
+            &mut profile,
+        )
+        .await?;
     let status = response.status.as_u16();
     emit_headers(task, &response);
     let limit = app.config.max_download_bytes;
-    let announced = response.head.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let encoding = response.head.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let announced = response
+        .head
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let encoding = response
+        .head
+        .headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     if announced.is_some_and(|n| n > limit) && encoding.is_none() {
         return Err(too_big());
     }
@@ -77,10 +110,17 @@ async fn fetch(app: &AppCore, task: &TaskShared, exchange: Exchange, dest: Desti
         Destination::User { real, vpath } => (real, vpath),
         Destination::Temp => {
             let ext = url_ext.unwrap_or_else(|| {
-                let ct = response.head.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+                let ct = response
+                    .head
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
                 ext_for(ct).to_owned()
             });
-            app.sandbox.new_temp_file(&ext).map_err(|e| save_error(&e.to_string()))?
+            app.sandbox
+                .new_temp_file(&ext)
+                .map_err(|e| save_error(&e.to_string()))?
         }
     };
     let mut part = PartFile::create(&real).await?;
@@ -90,7 +130,7 @@ async fn fetch(app: &AppCore, task: &TaskShared, exchange: Exchange, dest: Desti
     let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
     let mut written: u64 = 0;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| WxError::network(format!("reading the response failed: {e}")))?;
+        let chunk = chunk.map_err(decode::read_error)?;
         written += chunk.len() as u64;
         if written > limit {
             return Err(too_big());
@@ -101,15 +141,26 @@ async fn fetch(app: &AppCore, task: &TaskShared, exchange: Exchange, dest: Desti
         }
     }
     part.commit(&real).await?;
-    task.emit(EventKind::Progress, progress_json(100, written, throttle.total().max(written)), None);
+    task.emit(
+        EventKind::Progress,
+        progress_json(100, written, throttle.total().max(written)),
+        None,
+    );
     profile.response_end = now_ms();
     profile::finish(&mut profile, &response.conn);
-    let path_key = if vpath.starts_with(crate::sandbox::USER_DATA_PREFIX) { "filePath" } else { "tempFilePath" };
+    let path_key = if vpath.starts_with(crate::sandbox::USER_DATA_PREFIX) {
+        "filePath"
+    } else {
+        "tempFilePath"
+    };
     let mut json = serde_json::Map::new();
     json.insert("errMsg".into(), "downloadFile:ok".into());
     json.insert("statusCode".into(), status.into());
     json.insert(path_key.into(), vpath.into());
-    json.insert("profile".into(), serde_json::to_value(&profile).expect("profile serializes"));
+    json.insert(
+        "profile".into(),
+        serde_json::to_value(&profile).expect("profile serializes"),
+    );
     task.finish(EventKind::Success, res::to_json(&json), None);
     Ok(())
 }
@@ -166,7 +217,9 @@ impl PartFile {
         let mut file = self.file.take().expect("open until commit");
         file.flush().await.map_err(|e| save_error(&e.to_string()))?;
         drop(file);
-        tokio::fs::rename(&self.path, dest).await.map_err(|e| save_error(&e.to_string()))?;
+        tokio::fs::rename(&self.path, dest)
+            .await
+            .map_err(|e| save_error(&e.to_string()))?;
         self.path = PathBuf::new();
         Ok(())
     }

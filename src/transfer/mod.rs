@@ -14,6 +14,9 @@ use crate::sandbox::SandboxError;
 pub(crate) fn sandbox_error(vpath: &str, e: SandboxError) -> WxError {
     match e {
         SandboxError::Missing(_) => WxError::new(Errno::PermissionDenied, format!("{e}")),
-        _ => WxError::new(Errno::PermissionDenied, format!("permission denied can not open file {vpath}: {e}")),
+        _ => WxError::new(
+            Errno::PermissionDenied,
+            format!("permission denied can not open file {vpath}: {e}"),
+        ),
     }
 }

@@ -104,14 +104,19 @@ impl Multipart {
             on_sent(sent);
             Frame::data(chunk)
         });
-        Ok(BodyExt::boxed(StreamBody::new(counted.map_err(|e| Box::new(e) as crate::net::client::BodyError))))
+        Ok(BodyExt::boxed(StreamBody::new(
+            counted.map_err(|e| Box::new(e) as crate::net::client::BodyError),
+        )))
     }
 }
 
 /// A MIME type from a file name's extension (a small table of what
 /// mini-programs upload), else `application/octet-stream`.
 pub fn mime_for(filename: &str) -> &'static str {
-    let ext = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = filename
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "jpg" | "jpeg" => "image/jpeg",
         "png" => "image/png",

@@ -5,8 +5,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use bytes::BytesMut;
-use futures_util::StreamExt;
 use http::{header, HeaderValue, Method};
 
 use super::multipart::{mime_for, Multipart};
@@ -41,9 +39,16 @@ async fn run_inner(app: &AppCore, task: &Arc<TaskShared>, opts: &Opts, admission
     let field = opts.required_str("name")?;
     let mut headers = header_map(opts.object("header")?, &app.referer)?;
     let form = opts.object("formData")?;
-    let timeout = app.config.effective_timeout(opts.millis("timeout")?, app.config.timeouts.upload_file);
-    let path = app.sandbox.existing_file(vpath).map_err(|e| super::sandbox_error(vpath, e))?;
-    let file_len = std::fs::metadata(&path).map_err(|e| WxError::network(format!("can not read the file: {e}")))?.len();
+    let timeout = app
+        .config
+        .effective_timeout(opts.millis("timeout")?, app.config.timeouts.upload_file);
+    let path = app
+        .sandbox
+        .existing_file(vpath)
+        .map_err(|e| super::sandbox_error(vpath, e))?;
+    let file_len = std::fs::metadata(&path)
+        .map_err(|e| WxError::network(format!("can not read the file: {e}")))?
+        .len();
     let filename = vpath.rsplit('/').next().unwrap_or("file");
 
     let throttle = Arc::new(Mutex::new(Throttle::new(None)));
@@ -59,7 +64,10 @@ async fn run_inner(app: &AppCore, task: &Arc<TaskShared>, opts: &Opts, admission
     let body = Multipart::new(field, path, file_len, filename, mime_for(filename), form, on_sent);
     let total = body.content_length();
     *throttle.lock().expect("throttle lock poisoned") = Throttle::new(Some(total));
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(&body.content_type()).expect("boundary is ASCII"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&body.content_type()).expect("boundary is ASCII"),
+    );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
     let exchange = Exchange {
         url,
@@ -69,29 +77,50 @@ async fn run_inner(app: &AppCore, task: &Arc<TaskShared>, opts: &Opts, admission
         http2: false,
         redirect: Redirect::Follow,
     };
-    log::debug!("upload {} start: {} bytes to {}", task.id, total, exchange.url.host_str().unwrap_or(""));
+    log::debug!(
+        "upload {} start: {} bytes to {}",
+        task.id,
+        total,
+        exchange.url.host_str().unwrap_or("")
+    );
     run_queued(admission, timeout, |profile| send(app, task, exchange, total, profile)).await
 }
 
-async fn send(app: &AppCore, task: &TaskShared, exchange: Exchange, total: u64, mut profile: Profile) -> Result<(), WxError> {
-    let response = exchange.send(app.http.pick(false), &app.config.policy, DomainKind::UploadFile, &mut profile).await?;
+async fn send(
+    app: &AppCore,
+    task: &TaskShared,
+    exchange: Exchange,
+    total: u64,
+    mut profile: Profile,
+) -> Result<(), WxError> {
+    let response = exchange
+        .send(
+            app.http.pick(false),
+            &app.config.policy,
+            DomainKind::UploadFile,
+            &mut profile,
+        )
+        .await?;
     task.emit(EventKind::Progress, progress_json(100, total, total), None);
     let status = response.status.as_u16();
     emit_headers(task, &response);
-    let content_type = response.head.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let encoding = response.head.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let content_type = response
+        .head
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let encoding = response
+        .head
+        .headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
-    let mut collected = BytesMut::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| WxError::network(format!("reading the response failed: {e}")))?;
-        if (collected.len() + chunk.len()) as u64 > app.config.max_download_bytes {
-            return Err(WxError::network("response data too large"));
-        }
-        collected.extend_from_slice(&chunk);
-    }
+    let body = decode::read_all(&mut stream, app.config.max_download_bytes).await?;
     profile.response_end = now_ms();
     profile::finish(&mut profile, &response.conn);
-    let text = decode::to_utf8(collected.freeze(), content_type.as_deref())?;
+    let text = decode::to_utf8(body, content_type.as_deref())?;
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Success<'a> {

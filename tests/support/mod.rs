@@ -250,7 +250,10 @@ impl Drop for Dirs {
 
 impl TestApp {
     pub fn upload(&self, options: Value) -> Vec<Got> {
-        let id = self.app.upload_file(options.to_string().as_bytes(), UserData(8)).expect("upload starts");
+        let id = self
+            .app
+            .upload_file(options.to_string().as_bytes(), UserData(8))
+            .expect("upload starts");
         self.events.wait(id, Duration::from_secs(60))
     }
 
@@ -260,7 +263,9 @@ impl TestApp {
     }
 
     pub fn start_download(&self, options: Value) -> u64 {
-        self.app.download_file(options.to_string().as_bytes(), UserData(9)).expect("download starts")
+        self.app
+            .download_file(options.to_string().as_bytes(), UserData(9))
+            .expect("download starts")
     }
 }
 
