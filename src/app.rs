@@ -19,7 +19,7 @@ use crate::net::client::HttpClients;
 use crate::options::Opts;
 use crate::task::limiter::Limiter;
 use crate::task::{lookup, Lookup, TaskShared, TaskTable};
-use crate::{policy, request, runtime};
+use crate::{policy, request, runtime, socket};
 
 #[derive(Default)]
 struct Background {
@@ -39,6 +39,7 @@ pub struct AppCore {
     pub(crate) dispatcher: Arc<Dispatcher>,
     pub(crate) tasks: Arc<TaskTable>,
     background: Mutex<Background>,
+    socket_admission: Mutex<()>,
 }
 
 /// What a task learns at the moment the host calls its start function.
@@ -104,6 +105,7 @@ impl App {
                 dispatcher: Arc::new(dispatcher),
                 tasks,
                 background: Mutex::new(Background::default()),
+                socket_admission: Mutex::new(()),
             }),
         })
     }
@@ -140,13 +142,33 @@ impl App {
         Ok(task.id)
     }
 
-    /// Starts a task of an API that is not implemented yet: misuse-free
-    /// `InvalidState` with a clear message, no event.
-    pub fn not_yet(&self, api: Api) -> Result<u64, ApiError> {
-        Err(ApiError::new(
-            Status::InvalidState,
-            format!("wx.{} is not implemented in this build of wxnet yet", api.name()),
-        ))
+    /// wx.connectSocket: SUCCESS or FAIL at once, then the socket events.
+    pub fn connect_socket(&self, options_json: &[u8], user_data: UserData) -> Result<u64, ApiError> {
+        let opts = Opts::parse(options_json)?;
+        // Counting and registering under one lock keeps maxSockets exact
+        // when several threads connect at once.
+        let _admission = self
+            .core
+            .socket_admission
+            .lock()
+            .expect("socket admission lock poisoned");
+        let alive = self.core.tasks.count(|api| api == Api::ConnectSocket);
+        let task = self.register(Api::ConnectSocket, user_data)?;
+        let started = if alive >= self.core.config.max_sockets {
+            Err(socket::too_many())
+        } else {
+            socket::start(&self.core, &opts)
+        };
+        match started {
+            Ok(target) => {
+                socket::emit_ok(&task);
+                socket::spawn(&self.core, &task, target);
+            }
+            Err(e) => {
+                task.fail(&e);
+            }
+        }
+        Ok(task.id)
     }
 
     fn register(&self, api: Api, user_data: UserData) -> Result<Arc<TaskShared>, ApiError> {
@@ -218,10 +240,27 @@ fn interrupt_after_grace(core: &AppCore, epoch: u64) {
             return;
         }
     }
-    let victims = core.tasks.live(|api| api != Api::ConnectSocket);
+    let victims = core.tasks.live(|_| true);
     log::info!("background grace over: interrupting {} tasks", victims.len());
     for task in victims {
-        task.cancel_with(&WxError::interrupted());
+        match socket::handle_of(&task) {
+            Some(socket) => {
+                let _ = socket.close(1000, "interrupted");
+            }
+            None => {
+                task.cancel_with(&WxError::interrupted());
+            }
+        }
+    }
+}
+
+/// The socket behind a live task id, for send and close.
+pub fn socket_of(id: u64) -> Result<Arc<socket::SocketHandle>, ApiError> {
+    match lookup(id) {
+        Lookup::Live(task) => socket::handle_of(&task)
+            .ok_or_else(|| ApiError::new(Status::InvalidState, format!("task {id} is not a socket"))),
+        Lookup::Ended => Err(ApiError::new(Status::InvalidState, format!("task {id} has ended"))),
+        Lookup::Unknown => Err(ApiError::new(Status::UnknownTask, format!("no task with id {id}"))),
     }
 }
 
@@ -238,11 +277,17 @@ pub(crate) fn spawn_task(task: &Arc<TaskShared>, fut: impl Future<Output = ()> +
     task.set_abort_handle(handle.abort_handle());
 }
 
-/// `wxnet_task_abort`: never blocks, idempotent, works on queued tasks.
+/// `wxnet_task_abort`: never blocks, idempotent, works on queued tasks. On a
+/// socket it is a close with code 1000.
 pub fn task_abort(id: u64) -> Result<(), ApiError> {
     match lookup(id) {
         Lookup::Live(task) => {
-            task.abort();
+            match socket::handle_of(&task) {
+                Some(socket) => socket.close(1000, "")?,
+                None => {
+                    task.abort();
+                }
+            }
             Ok(())
         }
         Lookup::Ended => Ok(()),

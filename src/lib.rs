@@ -35,12 +35,13 @@ pub mod policy;
 pub mod request;
 pub mod runtime;
 pub mod sandbox;
+pub mod socket;
 pub mod task;
 pub mod transfer;
 
 pub mod ffi;
 
-pub use app::{task_abort, App};
+pub use app::{socket_of, task_abort, App};
 pub use errors::{Api, ApiError, Errno, Status, WxError};
 pub use event::dispatch::Mode;
 pub use event::{Event, EventKind, UserData};

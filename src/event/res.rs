@@ -19,6 +19,16 @@ pub fn fail_json(api: Api, err: &WxError) -> String {
     })
 }
 
+/// SOCKET_CLOSE `{code, reason}`.
+pub fn close_json(code: u16, reason: &str) -> String {
+    to_json(&serde_json::json!({"code": code, "reason": reason}))
+}
+
+/// `{errMsg}` (SOCKET_ERROR).
+pub fn err_msg_json(msg: &str) -> String {
+    to_json(&serde_json::json!({ "errMsg": msg }))
+}
+
 /// Response headers as wx shows them: an object (repeated headers joined
 /// with ", ") plus the raw `Set-Cookie` strings apart.
 #[derive(Debug, Default, Serialize)]

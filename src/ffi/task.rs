@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::app::{app_ref, wxnet_app};
 use super::guard::{bytes, guard, non_null, write_out};
 use super::{wxnet_status, wxnet_task_id};
-use crate::errors::{Api, ApiError, Status};
+use crate::errors::ApiError;
 use crate::event::UserData;
 
 /// Starts a wx.request. `options_json` (`options_len` bytes, copied) is the wx
@@ -46,31 +46,6 @@ pub unsafe extern "C" fn wxnet_request(
         let body = body.transpose()?;
         // SAFETY: per the contract, a live app.
         let id = unsafe { app_ref(app) }?.request(options, body, ud)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_task, id) };
-        Ok(())
-    })
-}
-
-/// Shared shape of the starts not implemented in this build.
-///
-/// # Safety
-/// As for `wxnet_request`.
-unsafe fn start_unimplemented(
-    name: &str,
-    api: Api,
-    app: *mut wxnet_app,
-    options_json: *const c_char,
-    options_len: usize,
-    out_task: *mut wxnet_task_id,
-) -> wxnet_status {
-    guard(name, || {
-        non_null(out_task, "out_task")?;
-        non_null(options_json, "options_json")?;
-        // SAFETY: caller guarantees the length.
-        unsafe { bytes(options_json.cast(), options_len, "options_json") }?;
-        // SAFETY: per the contract, a live app.
-        let id = unsafe { app_ref(app) }?.not_yet(api)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out_task, id) };
         Ok(())
@@ -164,10 +139,13 @@ pub unsafe extern "C" fn wxnet_download_file(
     }
 }
 
-/// Starts a wx.connectSocket. Events: SUCCESS (`connectSocket:ok`, not
-/// terminal) or FAIL (terminal), then OPEN / MESSAGE / ERROR and exactly one
-/// SOCKET_CLOSE (terminal). Not implemented in this build yet: returns
-/// `WXNET_E_INVALID_STATE` and emits no event.
+/// Starts a wx.connectSocket (`url` wss://, `header`, `protocols`,
+/// `tcpNoDelay`, `perMessageDeflate` (accepted, not negotiated), `timeout`
+/// for the handshake). Events: SUCCESS (`connectSocket:ok`, not terminal) or
+/// FAIL (terminal: policy, bad options, more than `maxSockets` alive) at
+/// once; then SOCKET_OPEN `{header, profile}`, SOCKET_MESSAGE (payload in
+/// `data`), SOCKET_ERROR `{errMsg}`, and exactly one SOCKET_CLOSE `{code,
+/// reason}` (terminal). Same ownership and threading rules as `wxnet_request`.
 ///
 /// # Safety
 /// As for `wxnet_request`.
@@ -179,16 +157,16 @@ pub unsafe extern "C" fn wxnet_connect_socket(
     task_user_data: *mut c_void,
     out_task: *mut wxnet_task_id,
 ) -> wxnet_status {
-    let _ = task_user_data;
+    let ud = UserData(task_user_data as usize);
     // SAFETY: forwarded contract.
     unsafe {
-        start_unimplemented(
+        start_with_options(
             "wxnet_connect_socket",
-            Api::ConnectSocket,
             app,
             options_json,
             options_len,
             out_task,
+            |app, o| app.connect_socket(o, ud),
         )
     }
 }
@@ -202,8 +180,10 @@ pub extern "C" fn wxnet_task_abort(task: wxnet_task_id) -> wxnet_status {
     guard("wxnet_task_abort", || crate::app::task_abort(task))
 }
 
-/// Sends a text (`binary` false; must be UTF-8) or binary message on an open
-/// socket; `data` is copied. Not open: `WXNET_E_INVALID_STATE`.
+/// Sends a text (`binary` false; must be UTF-8, else
+/// `WXNET_E_INVALID_ARGUMENT`) or binary message on an open socket; `data`
+/// is copied and queued (never blocks); sends keep their order. Not open
+/// (connecting, closing, ended): `WXNET_E_INVALID_STATE`.
 ///
 /// # Safety
 /// `data` readable for `len` bytes unless NULL.
@@ -216,14 +196,16 @@ pub unsafe extern "C" fn wxnet_socket_send(
 ) -> wxnet_status {
     guard("wxnet_socket_send", || {
         // SAFETY: caller guarantees len readable bytes.
-        unsafe { bytes(data, len, "data") }?;
-        let _ = binary;
-        socket_not_open(task)
+        let data = unsafe { bytes(data, len, "data") }?;
+        crate::app::socket_of(task)?.send(data, binary)
     })
 }
 
 /// Closes a socket with `code` (0 means 1000; else 1000 or 3000-4999) and a
 /// reason of at most 123 UTF-8 bytes (copied), else `WXNET_E_INVALID_ARGUMENT`.
+/// Before the socket opened, this ends the attempt. Either way exactly one
+/// SOCKET_CLOSE follows; a peer that never answers is cut after a bounded
+/// wait. A second close is a no-op.
 ///
 /// # Safety
 /// `reason` readable for `reason_len` bytes unless NULL.
@@ -236,19 +218,12 @@ pub unsafe extern "C" fn wxnet_socket_close(
 ) -> wxnet_status {
     guard("wxnet_socket_close", || {
         // SAFETY: caller guarantees reason_len readable bytes.
-        unsafe { bytes(reason.cast(), reason_len, "reason") }?;
-        let _ = code;
-        socket_not_open(task)
+        let reason = unsafe { bytes(reason.cast(), reason_len, "reason") }?;
+        let (code, reason) = crate::socket::validate_close(code, reason)?;
+        match crate::task::lookup(task) {
+            // Closing what already ended is a no-op, like a second abort.
+            crate::task::Lookup::Ended => Ok(()),
+            _ => crate::app::socket_of(task)?.close(code, &reason),
+        }
     })
-}
-
-/// Until sockets land, no task is a socket.
-fn socket_not_open(task: wxnet_task_id) -> Result<(), ApiError> {
-    match crate::task::lookup(task) {
-        crate::task::Lookup::Unknown => Err(ApiError::new(Status::UnknownTask, format!("no task with id {task}"))),
-        _ => Err(ApiError::new(
-            Status::InvalidState,
-            "not a socket task (sockets are not implemented in this build yet)",
-        )),
-    }
 }

@@ -19,6 +19,17 @@ pub enum MaybeTls {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
+impl MaybeTls {
+    /// Turns Nagle's algorithm on (`false`) or off (`true`, the default).
+    pub fn set_nodelay(&self, nodelay: bool) {
+        let tcp = match self {
+            MaybeTls::Plain(s) => s,
+            MaybeTls::Tls(s) => s.get_ref().0,
+        };
+        let _ = tcp.set_nodelay(nodelay);
+    }
+}
+
 impl AsyncRead for MaybeTls {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {

@@ -4,7 +4,8 @@
 pub mod limiter;
 pub mod table;
 
-use std::sync::{Arc, Mutex};
+use std::any::Any;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 
@@ -27,6 +28,8 @@ pub struct TaskShared {
     dispatcher: Arc<Dispatcher>,
     table: Arc<TaskTable>,
     state: Mutex<TaskState>,
+    /// API-specific control (a socket's command channel), set once at start.
+    pub ext: OnceLock<Arc<dyn Any + Send + Sync>>,
 }
 
 impl TaskShared {
@@ -75,8 +78,18 @@ impl TaskShared {
         ended_now
     }
 
-    /// `abort()`: FAIL `<api>:fail abort` and the work stops.
+    /// Hard stop (app free): the work stops at once and the task gets its
+    /// terminal event: FAIL `<api>:fail abort`, or for a socket SOCKET_CLOSE
+    /// `{code: 1000, reason: "abort"}`.
     pub fn abort(&self) -> bool {
+        if self.api == Api::ConnectSocket {
+            let handle = self.state.lock().expect("task state lock poisoned").abort.take();
+            let ended_now = self.finish(EventKind::SocketClose, res::close_json(1000, "abort"), None);
+            if let Some(h) = handle {
+                h.abort();
+            }
+            return ended_now;
+        }
         self.cancel_with(&WxError::abort(self.api))
     }
 

@@ -95,6 +95,7 @@ impl TaskTable {
                 finished: false,
                 abort: None,
             }),
+            ext: std::sync::OnceLock::new(),
         });
         inner.live.insert(id, task.clone());
         Ok(task)

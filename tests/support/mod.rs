@@ -291,3 +291,67 @@ pub fn dl_url(path: &str) -> String {
 pub fn up_url(path: &str) -> String {
     format!("https://up.wxnet.test{path}")
 }
+
+pub fn ws_url(path: &str) -> String {
+    format!("wss://ws.wxnet.test{path}")
+}
+
+impl TestApp {
+    /// Starts a socket; returns its id (the first event is SUCCESS or FAIL).
+    pub fn socket(&self, options: Value) -> u64 {
+        self.app
+            .connect_socket(options.to_string().as_bytes(), UserData(11))
+            .expect("connectSocket starts")
+    }
+
+    /// Waits until the socket has an event of `kind`, returns its events so far.
+    pub fn wait_for(&self, id: u64, kind: EventKind) -> Vec<Got> {
+        self.wait_until(id, |events| events.iter().any(|e| e.kind == kind))
+    }
+
+    pub fn wait_until(&self, id: u64, done: impl Fn(&[Got]) -> bool) -> Vec<Got> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let events = self.events.snapshot(id);
+            if done(&events) {
+                return events;
+            }
+            assert!(Instant::now() < deadline, "timed out; events so far: {events:?}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Opens a socket and waits for OPEN.
+    pub fn open_socket(&self, options: Value) -> u64 {
+        let id = self.socket(options);
+        let events = self.wait_until(id, |e| {
+            e.iter()
+                .any(|g| matches!(g.kind, EventKind::SocketOpen | EventKind::SocketClose | EventKind::Fail))
+        });
+        assert!(
+            events.iter().any(|e| e.kind == EventKind::SocketOpen),
+            "socket opened: {events:?}"
+        );
+        id
+    }
+
+    /// Waits for the socket's CLOSE; returns all its events.
+    pub fn closed(&self, id: u64) -> Vec<Got> {
+        self.wait_for(id, EventKind::SocketClose)
+    }
+}
+
+/// The socket invariant: SUCCESS first, exactly one CLOSE, and it is last.
+pub fn assert_socket_lifecycle(events: &[Got]) {
+    assert_eq!(events.first().map(|e| e.kind), Some(EventKind::Success), "{events:?}");
+    assert_eq!(
+        events.iter().filter(|e| e.kind == EventKind::SocketClose).count(),
+        1,
+        "{events:?}"
+    );
+    assert_eq!(
+        events.last().map(|e| e.kind),
+        Some(EventKind::SocketClose),
+        "{events:?}"
+    );
+}

@@ -1,0 +1,206 @@
+//! wx.connectSocket / SocketTask over WebSocket (RFC 6455), on the same
+//! connector as HTTP (policy, `resolve` pins, TLS roots, profile timings).
+//!
+//! Event order: SUCCESS (`connectSocket:ok`, not terminal) or FAIL (terminal)
+//! at once; then OPEN, MESSAGE, ERROR as they happen; finally exactly one
+//! SOCKET_CLOSE (terminal).
+//!
+//! Close codes reported in SOCKET_CLOSE: when this side started the close
+//! (host `close`, abort, background, a message over the size limit), the
+//! code and reason it sent; when the peer did, the peer's; when the
+//! connection was lost or never opened, 1006 "abnormal closure".
+
+mod handshake;
+mod session;
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::app::AppCore;
+use crate::errors::{ApiError, Errno, Status, WxError};
+use crate::event::{res, EventKind};
+use crate::options::{header_map, Opts};
+use crate::policy::DomainKind;
+use crate::task::TaskShared;
+
+/// The largest message (and frame) accepted; bigger ones close with 1009.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// How long a close handshake may wait for the peer's answer.
+pub const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Connecting,
+    Open,
+    Closing,
+}
+
+/// What the host asks of a live socket.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Send(tokio_tungstenite::tungstenite::Message),
+    Close(u16, String),
+}
+
+/// The host-facing control of one socket (stored in the task's `ext`).
+pub struct SocketHandle {
+    phase: Mutex<Phase>,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl SocketHandle {
+    fn set_phase(&self, phase: Phase) {
+        *self.phase.lock().expect("socket phase lock poisoned") = phase;
+    }
+
+    /// Queues a message; only while open. Never blocks.
+    pub fn send(&self, data: &[u8], binary: bool) -> Result<(), ApiError> {
+        use tokio_tungstenite::tungstenite::Message;
+        let message = if binary {
+            Message::Binary(Bytes::copy_from_slice(data))
+        } else {
+            let text = std::str::from_utf8(data)
+                .map_err(|_| ApiError::new(Status::InvalidArgument, "a text message must be UTF-8"))?;
+            Message::Text(text.into())
+        };
+        let phase = self.phase.lock().expect("socket phase lock poisoned");
+        if *phase != Phase::Open {
+            return Err(ApiError::new(
+                Status::InvalidState,
+                format!("the socket is not open ({phase:?})"),
+            ));
+        }
+        self.commands
+            .send(Command::Send(message))
+            .map_err(|_| ApiError::new(Status::InvalidState, "the socket is closed"))
+    }
+
+    /// Starts the close handshake (or ends a connection attempt). A second
+    /// close is a no-op.
+    pub fn close(&self, code: u16, reason: &str) -> Result<(), ApiError> {
+        let mut phase = self.phase.lock().expect("socket phase lock poisoned");
+        if *phase == Phase::Closing {
+            return Ok(());
+        }
+        *phase = Phase::Closing;
+        let _ = self.commands.send(Command::Close(code, reason.to_owned()));
+        Ok(())
+    }
+}
+
+/// Checks a close request: code 0 means 1000; else 1000 or 3000-4999;
+/// reason at most 123 UTF-8 bytes.
+pub fn validate_close(code: i32, reason: &[u8]) -> Result<(u16, String), ApiError> {
+    let code = match code {
+        0 | 1000 => 1000,
+        3000..=4999 => code as u16,
+        other => {
+            return Err(ApiError::new(
+                Status::InvalidArgument,
+                format!("close code {other}: use 1000 or 3000-4999"),
+            ));
+        }
+    };
+    let reason =
+        std::str::from_utf8(reason).map_err(|_| ApiError::new(Status::InvalidArgument, "close reason is not UTF-8"))?;
+    if reason.len() > 123 {
+        return Err(ApiError::new(
+            Status::InvalidArgument,
+            format!("close reason is {} bytes, at most 123", reason.len()),
+        ));
+    }
+    Ok((code, reason.to_owned()))
+}
+
+/// The socket of a live task id, if it is one.
+pub fn handle_of(task: &TaskShared) -> Option<Arc<SocketHandle>> {
+    task.ext.get()?.clone().downcast::<SocketHandle>().ok()
+}
+
+/// Validates a connectSocket call (background, policy, options).
+pub(crate) fn start(app: &AppCore, opts: &Opts) -> Result<handshake::Target, WxError> {
+    app.check_foreground()?;
+    let url = crate::policy::check_url(&app.config.policy, DomainKind::Socket, opts.required_str("url")?)?;
+    let headers = header_map(opts.object("header")?, &app.referer)?;
+    let protocols = match opts.get("protocols") {
+        None => Vec::new(),
+        Some(serde_json::Value::Array(list)) => list
+            .iter()
+            .map(|p| match p.as_str() {
+                Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b',') => Ok(s.to_owned()),
+                _ => Err(WxError::parameter(
+                    "parameter.protocols should be an Array of protocol tokens",
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(WxError::parameter("parameter.protocols should be Array")),
+    };
+    let no_delay = match opts.get("tcpNoDelay") {
+        None => true,
+        Some(_) => opts.bool("tcpNoDelay")?,
+    };
+    opts.bool("perMessageDeflate")?;
+    let timeout = app
+        .config
+        .effective_timeout(opts.millis("timeout")?, app.config.timeouts.connect_socket);
+    Ok(handshake::Target {
+        url,
+        headers,
+        protocols,
+        no_delay,
+        timeout,
+    })
+}
+
+/// Runs a started socket: connect, then the message loop.
+pub(crate) fn spawn(app: &Arc<AppCore>, task: &Arc<TaskShared>, target: handshake::Target) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = Arc::new(SocketHandle {
+        phase: Mutex::new(Phase::Connecting),
+        commands: tx,
+    });
+    let _ = task.ext.set(handle.clone());
+    let fut = session::run(app.clone(), task.clone(), handle, rx, target);
+    crate::app::spawn_task(task, fut);
+}
+
+/// SUCCESS `connectSocket:ok` (not terminal).
+pub(crate) fn emit_ok(task: &TaskShared) {
+    task.emit(
+        EventKind::Success,
+        res::to_json(&serde_json::json!({"errMsg": "connectSocket:ok"})),
+        None,
+    );
+}
+
+/// FAIL for a refused connectSocket call (over maxSockets).
+pub(crate) fn too_many() -> WxError {
+    WxError::new(Errno::MaxTaskCount, "exceed max task count")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_code_and_reason_rules() {
+        assert_eq!(validate_close(0, b"").expect("ok").0, 1000);
+        assert_eq!(validate_close(1000, b"bye").expect("ok"), (1000, "bye".into()));
+        assert_eq!(validate_close(3000, b"").expect("ok").0, 3000);
+        assert_eq!(validate_close(4999, b"").expect("ok").0, 4999);
+        for bad in [1, 999, 1001, 1005, 1006, 1011, 2999, 5000, -1] {
+            assert_eq!(
+                validate_close(bad, b"").expect_err("bad code").status,
+                Status::InvalidArgument,
+                "{bad}"
+            );
+        }
+        assert!(validate_close(1000, "é".repeat(61).as_bytes()).is_ok(), "122 bytes");
+        assert!(validate_close(1000, &[b'a'; 123]).is_ok());
+        assert!(validate_close(1000, &[b'a'; 124]).is_err());
+        assert!(validate_close(1000, "é".repeat(62).as_bytes()).is_err(), "124 bytes");
+        assert!(validate_close(1000, b"\xff").is_err());
+    }
+}
