@@ -43,6 +43,11 @@ impl std::error::Error for ConnectError {}
 struct Shared {
     resolve: HashMap<String, SocketAddr>,
     tls: Arc<ClientConfig>,
+    /// With urlCheck on, DNS answers pointing at this device (loopback,
+    /// unspecified) are refused, so a listed domain cannot be turned into a
+    /// path to local services. `resolve` pins are the host's explicit choice
+    /// and are exempt.
+    refuse_local_answers: bool,
 }
 
 /// One app's connector for one ALPN offer. Cheap to clone.
@@ -52,9 +57,13 @@ pub struct Connector {
 }
 
 impl Connector {
-    pub fn new(resolve: HashMap<String, SocketAddr>, tls: Arc<ClientConfig>) -> Self {
+    pub fn new(resolve: HashMap<String, SocketAddr>, tls: Arc<ClientConfig>, refuse_local_answers: bool) -> Self {
         Connector {
-            shared: Arc::new(Shared { resolve, tls }),
+            shared: Arc::new(Shared {
+                resolve,
+                tls,
+                refuse_local_answers,
+            }),
         }
     }
 
@@ -98,12 +107,24 @@ impl Connector {
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
             .await
             .map_err(|e| ConnectError::Dns(e.to_string()))?
+            .filter(|a| !(self.shared.refuse_local_answers && is_local(a.ip())))
             .collect();
         if addrs.is_empty() {
-            return Err(ConnectError::Dns("no addresses".into()));
+            return Err(ConnectError::Dns(
+                "no usable address (answers pointing at this device are refused)".into(),
+            ));
         }
         Ok(addrs)
     }
+}
+
+/// Loopback or unspecified, including IPv4-mapped IPv6 forms.
+pub fn is_local(ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    };
+    ip.is_loopback() || ip.is_unspecified()
 }
 
 /// Tries each address in turn; the first that connects wins.
@@ -146,5 +167,20 @@ impl tower_service::Service<Uri> for Connector {
             let (stream, info) = this.connect(tls, host, port).await?;
             Ok(Conn::new(stream, info))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local;
+
+    #[test]
+    fn local_answers() {
+        for ip in ["127.0.0.1", "127.9.9.9", "0.0.0.0", "::1", "::", "::ffff:127.0.0.1"] {
+            assert!(is_local(ip.parse().expect("ip")), "{ip}");
+        }
+        for ip in ["10.0.0.1", "192.168.1.1", "8.8.8.8", "fe80::1", "::ffff:8.8.8.8"] {
+            assert!(!is_local(ip.parse().expect("ip")), "{ip}");
+        }
     }
 }
