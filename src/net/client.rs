@@ -28,11 +28,14 @@ pub struct HttpClients {
 impl HttpClients {
     pub fn new(config: &AppConfig) -> Result<HttpClients, String> {
         let verifier = tls::verifier(config)?;
-        let h1_connector = Connector::new(
+        let strict = config.policy.url_check;
+        let h1_tls = tls::client_config(verifier.clone(), tls::ALPN_H1)?;
+        let h1_connector = Connector::new(config.resolve.clone(), h1_tls, strict);
+        let h2_connector = Connector::new(
             config.resolve.clone(),
-            tls::client_config(verifier.clone(), tls::ALPN_H1)?,
+            tls::client_config(verifier, tls::ALPN_H2)?,
+            strict,
         );
-        let h2_connector = Connector::new(config.resolve.clone(), tls::client_config(verifier, tls::ALPN_H2)?);
         Ok(HttpClients {
             h1: build(h1_connector.clone()),
             h2: build(h2_connector),
