@@ -92,16 +92,29 @@ pub async fn open(connector: &Connector, target: &Target) -> Result<Opened, WxEr
     let request = upgrade_request(target, host, port, tls, &key)?;
     let conn = conn.with_upgrades();
     tokio::pin!(conn);
-    let response = tokio::select! {
-        r = sender.send_request(request) => r.map_err(|e| failure(format!("handshake failed: {e}")))?,
-        c = &mut conn => {
-            c.map_err(|e| failure(format!("handshake failed: {e}")))?;
-            return Err(failure("handshake failed: connection closed"));
+    let sent = sender.send_request(request);
+    tokio::pin!(sent);
+    // The connection future ends once it hands the IO to the upgrade, which
+    // may happen before the response future is polled again.
+    let mut handed_off = false;
+    let response = loop {
+        tokio::select! {
+            r = &mut sent => break r.map_err(|e| failure(format!("handshake failed: {e}")))?,
+            c = &mut conn, if !handed_off => {
+                c.map_err(|e| failure(format!("handshake failed: {e}")))?;
+                handed_off = true;
+            }
         }
     };
     verify(&response, &key, &target.protocols)?;
     let headers = Headers::from_http(response.headers());
-    let (upgraded, _) = tokio::join!(hyper::upgrade::on(response), conn);
+    let upgraded = if handed_off {
+        hyper::upgrade::on(response).await
+    } else {
+        let (upgraded, driven) = tokio::join!(hyper::upgrade::on(response), &mut conn);
+        driven.map_err(|e| failure(format!("handshake failed: {e}")))?;
+        upgraded
+    };
     let upgraded = upgraded.map_err(|e| failure(format!("upgrade failed: {e}")))?;
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
