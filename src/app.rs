@@ -200,8 +200,12 @@ impl App {
         }
     }
 
+    /// Poll mode: the next event, waiting up to `timeout` (None: forever).
+    /// Holds its own reference to the queue while it waits, so a concurrent
+    /// free wakes it with `Closed` instead of pulling the queue from under it.
     pub fn poll(&self, timeout: Option<Duration>) -> Result<Option<Event>, ApiError> {
-        self.core.dispatcher.poll(timeout)
+        let dispatcher = self.core.dispatcher.clone();
+        dispatcher.poll(timeout)
     }
 
     pub fn set_wakeup(&self, wakeup: Option<Wakeup>) -> Result<(), ApiError> {
