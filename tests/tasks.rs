@@ -233,3 +233,17 @@ fn invalid_config_names_the_field() {
     assert_eq!(err.status, Status::InvalidConfig);
     assert!(err.detail.contains("requets"), "{}", err.detail);
 }
+
+#[test]
+fn free_wakes_a_thread_blocked_in_poll() {
+    let cfg = config(json!({})).to_string();
+    let app = Arc::new(App::new(cfg.as_bytes(), Mode::Poll).expect("app"));
+    let poller = {
+        let app = app.clone();
+        std::thread::spawn(move || app.poll(None))
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    app.close().expect("free");
+    let result = poller.join().expect("poller thread");
+    assert_eq!(result.expect_err("woken by free").status, Status::Closed);
+}
