@@ -32,9 +32,7 @@ pub(crate) fn full(data: impl Into<Bytes>) -> Body {
 
 /// An empty body (Content-Length: 0 where allowed).
 pub(crate) fn empty() -> Body {
-    Empty::new()
-        .map_err(|never: Infallible| match never {})
-        .boxed_unsync()
+    Empty::new().map_err(|never: Infallible| match never {}).boxed_unsync()
 }
 
 /// Frames sent one after another, each after its own delay; a delay of zero sends at once.
@@ -63,10 +61,7 @@ impl http_body::Body for ScheduledBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         loop {
             if let Some(sleep) = this.sleep.as_mut() {
@@ -150,10 +145,7 @@ impl http_body::Body for PatternBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         let left = this.len - this.pos;
         if left == 0 {

@@ -40,8 +40,7 @@ pub(crate) fn compressed(encoding: &str) -> Option<Bytes> {
             enc.finish().expect("writing to a Vec cannot fail")
         }),
         "deflate" => (&DEFLATE, |d| {
-            let mut enc =
-                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
             enc.write_all(d).expect("writing to a Vec cannot fail");
             enc.finish().expect("writing to a Vec cannot fail")
         }),

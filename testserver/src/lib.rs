@@ -1,4 +1,4 @@
-//! A local HTTPS / HTTP/2 / HTTP/1.1 test server for wxnet.
+//! A local HTTPS / HTTP/2 / HTTP/1.1 and WebSocket (ws / wss) test server for wxnet.
 //!
 //! Used in-process by wxnet's Rust integration tests ([`TestServer::start`]) and as the
 //! spawned program `wxnet-testserver` by the demo, the C examples and the bindings' tests.
@@ -44,6 +44,43 @@
 //! | `/hang` | never answers |
 //! | `/large-header` | a 64 KiB `x-large-header` value (an HTTP/2 client needs a max header list size above hyper's 16 KiB default to accept it) |
 //! | anything else | 404 `not found` |
+//!
+//! # WebSocket routes
+//!
+//! `wss://` on both TLS ports (over HTTP/1.1: a client must offer only `http/1.1` in ALPN on
+//! [`TestServer::https_port`], which otherwise picks h2), `ws://` on
+//! [`TestServer::http_port`]. HTTP/2 (RFC 8441) is not supported: a `/ws/...` request over
+//! HTTP/2 gets 400.
+//!
+//! The upgrade request must be `GET` over HTTP/1.1 with `Connection: upgrade`,
+//! `Upgrade: websocket`, `Sec-WebSocket-Version: 13` and one valid `Sec-WebSocket-Key`
+//! (base64 of 16 bytes); otherwise 400 text/plain saying what is wrong (a version other than
+//! 13 gets 426 with `Sec-WebSocket-Version: 13`). Bad query parameters also get 400, an
+//! unknown `/ws/{name}` 404. The 101 carries `Sec-WebSocket-Accept` and the chosen
+//! `Sec-WebSocket-Protocol`: by default the first protocol the client offered (none if it
+//! offered none); `?protocol=none` chooses none even if offered; `?protocol=NAME` (an HTTP
+//! token) answers NAME even if the client did not offer it (a conforming client then fails).
+//! This `protocol` parameter works on every route below.
+//!
+//! Once open, every route echoes each text and binary message as the same kind, in order,
+//! answers Pings, and answers a Close with the client's code and reason (tungstenite answers
+//! 1002 instead for codes not allowed on the wire), then closes the connection (with TLS
+//! close_notify). Messages and frames up to 64 MiB are accepted. Received text and binary
+//! messages are counted by [`TestServer::ws_messages_received`]; the upgrade requests by
+//! [`TestServer::hits`] like any route.
+//!
+//! | route | after the 101 (then echoes) |
+//! | --- | --- |
+//! | `/ws/echo` | nothing else |
+//! | `/ws/headers` | one text message: JSON object of the upgrade request headers, like `/echo`'s `headers` (lowercase names, repeated fields joined with ", ") |
+//! | `/ws/refuse?status=403` | no upgrade: that status (200..=599, else 400) with body `status {code}` text/plain, whatever the request |
+//! | `/ws/drop?after_ms=100` | after the delay, drops the connection: no Close frame, no TLS close_notify |
+//! | `/ws/no-close-reply` | when the client's Close arrives, never answers it: reads and discards whatever arrives until the client closes the connection, at most 60 s, then drops it |
+//! | `/ws/server-close?code=4001&reason=bye&after_ms=50` | after the delay, sends a Close with that code (any 0..=65535, even ones not allowed on the wire; `code=none`: a Close without code) and reason (UTF-8, at most 123 bytes), waits for the client's Close (at most 5 s), closes the connection |
+//! | `/ws/big?size=N` | one binary message (one frame) of N bytes (N required, at most 64 MiB) of the [`pattern_byte`] pattern |
+//! | `/ws/fragmented?parts=5` | one text message `fragment-0\|fragment-1\|...\|fragment-{parts-1}` in `parts` frames (1..=10000): a Text frame then Continuation frames, only the last one final; frame i carries `fragment-i` and the `\|` after it |
+//! | `/ws/ping` | a Ping with payload `wxnet` at once and every 100 ms (until a Close); the text message `pongs?` is answered (instead of echoed) with the number of Pongs received so far, in decimal |
+//! | `/ws/flood?n=10000` | n (at most 1000000) text messages `0`, `1`, ... `{n-1}` in order, as fast as possible; with `size=S` (at most 65536) each is zero-padded to at least S characters (`size=4`: `0000`, `0001`, ...) |
 
 mod body;
 mod cert;
@@ -53,12 +90,11 @@ mod routes;
 mod server;
 mod tls;
 mod upload;
+mod ws;
 
 use std::io;
 
-pub use content::{
-    compressed_sample_json, encode_charset_sample, CHARSET_SAMPLE, INVALID_UTF8_BODY,
-};
+pub use content::{compressed_sample_json, encode_charset_sample, CHARSET_SAMPLE, INVALID_UTF8_BODY};
 pub use server::TestServer;
 
 /// The DNS names in the leaf certificate's subjectAltName, in this order.

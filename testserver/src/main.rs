@@ -109,20 +109,16 @@ fn wait_for_stop(watch_stdin: bool) -> std::io::Result<&'static str> {
     if watch_stdin {
         // A plain thread: tokio's stdin would keep the runtime from shutting down while a
         // read is pending. The process exits without joining it.
-        std::thread::Builder::new()
-            .name("stdin-watch".into())
-            .spawn(move || {
-                let mut buf = [0u8; 1024];
-                let mut stdin = std::io::stdin().lock();
-                while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
-                let _ = eof_tx.send(());
-            })?;
+        std::thread::Builder::new().name("stdin-watch".into()).spawn(move || {
+            let mut buf = [0u8; 1024];
+            let mut stdin = std::io::stdin().lock();
+            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+            let _ = eof_tx.send(());
+        })?;
     } else {
         unwatched = Some(eof_tx); // kept until return, so eof_rx never fires
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let result = runtime.block_on(async move {
         #[cfg(unix)]
         {

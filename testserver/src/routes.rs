@@ -1,13 +1,14 @@
 //! The routes (the same on every listener). See the crate documentation for the list.
 //!
-//! Adding a route that upgrades the connection (the WebSocket endpoint, later): the
-//! connections are served with upgrades enabled, so a handler can call
-//! `hyper::upgrade::on(&mut req)`, spawn a task on the upgraded IO, and answer 101 here.
+//! The connections are served with upgrades enabled: the WebSocket routes (`/ws/...`, in
+//! [`crate::ws`]) call `hyper::upgrade::on(&mut req)`, spawn a task on the upgraded IO and
+//! answer 101 here.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Request, Response, StatusCode, Version};
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode, Version};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde_json::{json, Map, Value};
@@ -15,6 +16,7 @@ use serde_json::{json, Map, Value};
 use crate::body::{empty, full, Body, BoxError, PatternBody, ScheduledBody};
 use crate::content::{self, INVALID_UTF8_BODY};
 use crate::query::Query;
+use crate::server::Stats;
 
 /// Returned by the service for `/close`: hyper then drops the connection (HTTP/1.1) or resets
 /// the stream (HTTP/2) without sending any response.
@@ -37,7 +39,7 @@ const MAX_DELAY_MS: u64 = 24 * 3600 * 1000;
 const MAX_CHUNKED_TOTAL: u64 = 64 * 1024 * 1024;
 
 /// Answers one request. Only `/close` yields an error; bad input yields a 4xx response.
-pub(crate) async fn handle(req: Request<Incoming>) -> Result<Response<Body>, CloseConnection> {
+pub(crate) async fn handle(req: Request<Incoming>, stats: Arc<Stats>) -> Result<Response<Body>, CloseConnection> {
     let path = req.uri().path().to_owned();
     let query = Query::parse(req.uri().query().unwrap_or(""));
     let version = req.version();
@@ -76,7 +78,8 @@ pub(crate) async fn handle(req: Request<Incoming>) -> Result<Response<Body>, Clo
                 "redirect" => redirect_n(arg),
                 "charset" => charset(arg, &query),
                 "bytes" => bytes(arg, &query, version).unwrap_or_else(bad_request),
-                _ => text(StatusCode::NOT_FOUND, "not found"),
+                "ws" => crate::ws::handle(req, arg, &query, stats).unwrap_or_else(not_found),
+                _ => not_found(),
             }
         }
     };
@@ -102,8 +105,12 @@ pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response<Body>
     typed(status, "application/json", full(value.to_string()))
 }
 
-fn bad_request(msg: String) -> Response<Body> {
+pub(crate) fn bad_request(msg: String) -> Response<Body> {
     text(StatusCode::BAD_REQUEST, msg)
+}
+
+fn not_found() -> Response<Body> {
+    text(StatusCode::NOT_FOUND, "not found")
 }
 
 fn version_str(v: Version) -> &'static str {
@@ -124,18 +131,10 @@ async fn echo(req: Request<Incoming>) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_ECHO_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<LengthLimitError>() => {
-            return text(StatusCode::PAYLOAD_TOO_LARGE, "body over 16 MiB")
-        }
+        Err(e) if e.is::<LengthLimitError>() => return text(StatusCode::PAYLOAD_TOO_LARGE, "body over 16 MiB"),
         Err(e) => return bad_request(format!("reading the body: {e}")),
     };
-    let mut headers = Map::new();
-    for name in parts.headers.keys() {
-        // HTTP/2 clients may split Cookie into several fields; they rejoin with "; ".
-        let sep = if name == header::COOKIE { "; " } else { ", " };
-        let values: Vec<String> = parts.headers.get_all(name).iter().map(lossy).collect();
-        headers.insert(name.as_str().to_owned(), values.join(sep).into());
-    }
+    let headers = header_json(&parts.headers);
     let authority = parts
         .uri
         .authority()
@@ -157,6 +156,19 @@ async fn echo(req: Request<Incoming>) -> Response<Body> {
     )
 }
 
+/// The request headers as a JSON object: lowercase names, repeated fields joined with ", "
+/// ("; " for Cookie), values decoded as lossy UTF-8.
+pub(crate) fn header_json(headers: &HeaderMap) -> Map<String, Value> {
+    let mut map = Map::new();
+    for name in headers.keys() {
+        // HTTP/2 clients may split Cookie into several fields; they rejoin with "; ".
+        let sep = if name == header::COOKIE { "; " } else { ", " };
+        let values: Vec<String> = headers.get_all(name).iter().map(lossy).collect();
+        map.insert(name.as_str().to_owned(), values.join(sep).into());
+    }
+    map
+}
+
 /// Streams the request body back as it arrives (Content-Length kept when the request had one).
 fn echo_raw(req: Request<Incoming>) -> Response<Body> {
     let content_type = req
@@ -165,8 +177,7 @@ fn echo_raw(req: Request<Incoming>) -> Response<Body> {
         .cloned()
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let mut resp = Response::new(req.into_body().map_err(BoxError::from).boxed_unsync());
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
+    resp.headers_mut().insert(header::CONTENT_TYPE, content_type);
     resp
 }
 
@@ -207,12 +218,8 @@ fn large_header() -> Response<Body> {
     resp
 }
 
-fn status(arg: &str) -> Response<Body> {
-    let Some(status) = arg
-        .parse::<u16>()
-        .ok()
-        .and_then(|c| StatusCode::from_u16(c).ok())
-    else {
+pub(crate) fn status(arg: &str) -> Response<Body> {
+    let Some(status) = arg.parse::<u16>().ok().and_then(|c| StatusCode::from_u16(c).ok()) else {
         return bad_request(format!("bad status code {arg:?}"));
     };
     if status.is_informational() {
@@ -228,7 +235,7 @@ fn status(arg: &str) -> Response<Body> {
     }
 }
 
-fn delay_arg(arg: &str) -> Result<Duration, String> {
+pub(crate) fn delay_arg(arg: &str) -> Result<Duration, String> {
     match arg.parse::<u64>() {
         Ok(ms) if ms <= MAX_DELAY_MS => Ok(Duration::from_millis(ms)),
         _ => Err(format!("delay must be 0..={MAX_DELAY_MS} ms")),
@@ -301,9 +308,7 @@ fn chunked(query: &Query) -> Result<Response<Body>, String> {
         None => Duration::from_millis(50),
     };
     if n.saturating_mul(size) > MAX_CHUNKED_TOTAL || n > 100_000 {
-        return Err(format!(
-            "n * size must be <= {MAX_CHUNKED_TOTAL}, n <= 100000"
-        ));
+        return Err(format!("n * size must be <= {MAX_CHUNKED_TOTAL}, n <= 100000"));
     }
     let frames = (0..n)
         .map(|i| {
@@ -328,8 +333,7 @@ fn charset(label: &str, query: &Query) -> Response<Body> {
         }
     };
     let mut resp = Response::new(full(bytes));
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
+    resp.headers_mut().insert(header::CONTENT_TYPE, content_type);
     if lossy {
         resp.headers_mut()
             .insert("x-encode-lossy", HeaderValue::from_static("1"));
@@ -362,10 +366,7 @@ fn bytes(arg: &str, query: &Query, version: Version) -> Result<Response<Body>, S
         }
     }
     if let Some(name) = query.get("filename") {
-        let value = format!(
-            "attachment; filename=\"{}\"",
-            name.replace(['"', '\\'], "_")
-        );
+        let value = format!("attachment; filename=\"{}\"", name.replace(['"', '\\'], "_"));
         let value = HeaderValue::from_str(&value).map_err(|_| "bad filename".to_owned())?;
         headers.insert(header::CONTENT_DISPOSITION, value);
     }

@@ -20,12 +20,18 @@ use crate::{cert, routes, tls, ServerOptions, HOSTNAMES};
 
 /// Counters shared by the accept loops, the routes and [`TestServer`].
 #[derive(Default)]
-struct Stats {
+pub(crate) struct Stats {
     connections: AtomicU64,
     hits: Mutex<HashMap<String, u64>>,
+    ws_messages: AtomicU64,
 }
 
 impl Stats {
+    /// One text or binary message received by a WebSocket route.
+    pub(crate) fn ws_message(&self) {
+        self.ws_messages.fetch_add(1, Ordering::SeqCst);
+    }
+
     fn hit(&self, path: &str) {
         // A poisoned lock only means another connection task panicked mid-update.
         let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
@@ -151,6 +157,12 @@ impl TestServer {
         self.stats.connections.load(Ordering::SeqCst)
     }
 
+    /// How many text and binary messages the WebSocket routes (`/ws/...`) received so far,
+    /// on all connections (control frames are not counted).
+    pub fn ws_messages_received(&self) -> u64 {
+        self.stats.ws_messages.load(Ordering::SeqCst)
+    }
+
     /// The DNS names of the leaf certificate (it also has the IP SAN 127.0.0.1); the same
     /// as [`HOSTNAMES`].
     pub fn hostnames() -> &'static [&'static str] {
@@ -246,10 +258,8 @@ where
     };
     let service = service_fn(move |req| {
         stats.hit(req.uri().path());
-        routes::handle(req)
+        routes::handle(req, stats.clone())
     });
     // Errors here are the client's doing (or /close): nothing to report.
-    let _ = builder
-        .serve_connection_with_upgrades(TokioIo::new(io), service)
-        .await;
+    let _ = builder.serve_connection_with_upgrades(TokioIo::new(io), service).await;
 }

@@ -18,10 +18,7 @@ const MAX_TEXT_FIELD: usize = 1024 * 1024;
 /// malformed input gets a 400 with `{"error": "..."}`.
 pub(crate) async fn handle(req: Request<Incoming>) -> Response<Body> {
     if req.method() != Method::POST {
-        return text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "POST multipart/form-data here",
-        );
+        return text(StatusCode::METHOD_NOT_ALLOWED, "POST multipart/form-data here");
     }
     let content_type = req
         .headers()

@@ -49,10 +49,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 async fn prints_ports_serves_and_stops_at_stdin_eof() {
     let dir = temp_dir("stdin");
     let (mut child, json, elapsed) = spawn(&dir, &[]);
-    assert!(
-        elapsed < Duration::from_millis(1000),
-        "startup took {elapsed:?}"
-    );
+    assert!(elapsed < Duration::from_millis(1000), "startup took {elapsed:?}");
 
     let ca_path = json["ca"].as_str().expect("ca path");
     assert!(std::path::Path::new(ca_path).is_absolute());
@@ -73,10 +70,7 @@ async fn prints_ports_serves_and_stops_at_stdin_eof() {
     let mut client = Client::https(port, &ca).await;
     assert_eq!(client.get("/json").await.json()["hello"], "world");
     let h1 = json["https_h1"].as_u64().expect("https_h1 port") as u16;
-    assert_eq!(
-        Client::https(h1, &ca).await.get("/alpn").await.text(),
-        "HTTP/1.1"
-    );
+    assert_eq!(Client::https(h1, &ca).await.get("/alpn").await.text(), "HTTP/1.1");
     assert!(json["http"].as_u64().is_some());
 
     drop(child.stdin.take()); // EOF
@@ -92,10 +86,7 @@ fn stops_on_sigterm_when_not_watching_stdin() {
     assert!(dir.join("ca.pem").exists());
     drop(child.stdin.take());
     std::thread::sleep(Duration::from_millis(100));
-    assert!(
-        child.try_wait().expect("wait").is_none(),
-        "stdin EOF is ignored"
-    );
+    assert!(child.try_wait().expect("wait").is_none(), "stdin EOF is ignored");
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -20,32 +20,19 @@ async fn https_port_verifies_with_the_ca_and_prefers_h2() {
     assert_eq!(client.get("/echo").await.json()["httpVersion"], "HTTP/2.0");
 
     // Only h1 offered by the client: the main port speaks HTTP/1.1 too.
-    let stream = tls(
-        server.https_port(),
-        server.ca_pem(),
-        &[b"http/1.1"],
-        "localhost",
-    )
-    .await
-    .expect("TLS");
+    let stream = tls(server.https_port(), server.ca_pem(), &[b"http/1.1"], "localhost")
+        .await
+        .expect("TLS");
     assert_eq!(alpn_of(&stream).as_deref(), Some(&b"http/1.1"[..]));
-    assert_eq!(
-        Client::new(stream, false).await.get("/alpn").await.text(),
-        "HTTP/1.1"
-    );
+    assert_eq!(Client::new(stream, false).await.get("/alpn").await.text(), "HTTP/1.1");
 }
 
 #[tokio::test]
 async fn h1_port_never_negotiates_h2() {
     let server = TestServer::start();
-    let stream = tls(
-        server.https_h1_port(),
-        server.ca_pem(),
-        H2_H1,
-        "cdn.wxnet.test",
-    )
-    .await
-    .expect("TLS");
+    let stream = tls(server.https_h1_port(), server.ca_pem(), H2_H1, "cdn.wxnet.test")
+        .await
+        .expect("TLS");
     assert_eq!(alpn_of(&stream).as_deref(), Some(&b"http/1.1"[..]));
     let mut client = Client::new(stream, false).await;
     assert_eq!(client.get("/alpn").await.text(), "HTTP/1.1");
@@ -58,17 +45,8 @@ async fn other_ca_and_unknown_names_are_rejected() {
     assert_ne!(server.ca_pem(), other.ca_pem());
     let wrong_ca = tls(server.https_port(), other.ca_pem(), H2_H1, "localhost").await;
     assert!(wrong_ca.is_err(), "a foreign CA must not verify");
-    let wrong_name = tls(
-        server.https_port(),
-        server.ca_pem(),
-        H2_H1,
-        "evil.wxnet.test",
-    )
-    .await;
-    assert!(
-        wrong_name.is_err(),
-        "a name outside the SANs must not verify"
-    );
+    let wrong_name = tls(server.https_port(), server.ca_pem(), H2_H1, "evil.wxnet.test").await;
+    assert!(wrong_name.is_err(), "a name outside the SANs must not verify");
 }
 
 #[tokio::test]
@@ -77,17 +55,11 @@ async fn http_port_speaks_h1_and_h2c() {
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.http_port()))
         .await
         .expect("connect");
-    assert_eq!(
-        Client::new(tcp, false).await.get("/alpn").await.text(),
-        "HTTP/1.1"
-    );
+    assert_eq!(Client::new(tcp, false).await.get("/alpn").await.text(), "HTTP/1.1");
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.http_port()))
         .await
         .expect("connect");
-    assert_eq!(
-        Client::new(tcp, true).await.get("/alpn").await.text(),
-        "HTTP/2.0"
-    );
+    assert_eq!(Client::new(tcp, true).await.get("/alpn").await.text(), "HTTP/2.0");
 }
 
 #[tokio::test]
@@ -118,11 +90,7 @@ async fn hits_and_connections_are_counted() {
 #[test]
 fn drop_closes_the_listeners() {
     let server = TestServer::start();
-    let ports = [
-        server.https_port(),
-        server.http_port(),
-        server.https_h1_port(),
-    ];
+    let ports = [server.https_port(), server.http_port(), server.https_h1_port()];
     let distinct: std::collections::HashSet<_> = ports.iter().collect();
     assert_eq!(distinct.len(), 3);
     for port in ports {
@@ -142,10 +110,7 @@ fn starts_fast() {
     let server = TestServer::start();
     let elapsed = started.elapsed();
     assert!(server.https_port() != 0);
-    assert!(
-        elapsed < std::time::Duration::from_millis(500),
-        "{elapsed:?}"
-    );
+    assert!(elapsed < std::time::Duration::from_millis(500), "{elapsed:?}");
 }
 
 #[test]

@@ -51,16 +51,11 @@ async fn bytes_route_streams_the_pattern() {
     for mut client in both(&server).await {
         let resp = client.get("/bytes/1000003").await;
         assert_eq!(resp.header("content-length"), Some("1000003"));
-        assert_eq!(
-            resp.header("content-type"),
-            Some("application/octet-stream")
-        );
+        assert_eq!(resp.header("content-type"), Some("application/octet-stream"));
         assert_eq!(resp.body.len(), 1_000_003);
         assert_eq!(check_pattern(0, &resp.body), None);
 
-        let resp = client
-            .get("/bytes/70000?no_length=1&ext=.png&filename=a%22b.bin")
-            .await;
+        let resp = client.get("/bytes/70000?no_length=1&ext=.png&filename=a%22b.bin").await;
         assert_eq!(resp.header("content-length"), None);
         assert_eq!(resp.header("content-type"), Some("image/png"));
         assert_eq!(
@@ -95,11 +90,7 @@ async fn bytes_can_lie_about_length_on_h1() {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
     let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
     assert!(head.contains("content-length: 5000"), "{head}");
-    assert_eq!(
-        raw.len() - split,
-        1000,
-        "n bytes, then the connection closes"
-    );
+    assert_eq!(raw.len() - split, 1000, "n bytes, then the connection closes");
     assert_eq!(check_pattern(0, &raw[split..]), None);
 }
 
@@ -185,50 +176,29 @@ async fn compressed_bodies_decode() {
 async fn small_routes() {
     let server = TestServer::start();
     for mut c in both(&server).await {
-        assert_eq!(
-            c.get("/json").await.json(),
-            serde_json::json!({"hello":"world","n":1})
-        );
+        assert_eq!(c.get("/json").await.json(), serde_json::json!({"hello":"world","n":1}));
         assert_eq!(c.get("/text").await.text(), "plain text, not json");
         let empty = c.get("/empty").await;
         assert_eq!((empty.status.as_u16(), empty.body.len()), (200, 0));
         assert_eq!(&c.get("/bom").await.body[..3], b"\xEF\xBB\xBF");
-        assert_eq!(
-            c.get("/invalid-utf8").await.header("content-type"),
-            Some("text/plain")
-        );
+        assert_eq!(c.get("/invalid-utf8").await.header("content-type"), Some("text/plain"));
         let s = c.get("/status/418").await;
         assert_eq!((s.status.as_u16(), s.text()), (418, "status 418".into()));
         let s = c.get("/status/204").await;
         assert_eq!((s.status.as_u16(), s.body.len()), (204, 0));
-        for bad in [
-            "/status/abc",
-            "/status/99",
-            "/status/101",
-            "/delay/x",
-            "/charset/nope",
-        ] {
+        for bad in ["/status/abc", "/status/99", "/status/101", "/delay/x", "/charset/nope"] {
             assert_eq!(c.get(bad).await.status, 400, "{bad}");
         }
         let r = c.get("/redirect/2").await;
-        assert_eq!(
-            (r.status.as_u16(), r.header("location")),
-            (302, Some("/redirect/1"))
-        );
+        assert_eq!((r.status.as_u16(), r.header("location")), (302, Some("/redirect/1")));
         assert_eq!(c.get("/redirect/0").await.json()["redirected"], true);
         let r = c
             .get("/redirect-to?url=https%3A%2F%2Fother.wxnet.test%2Fjson%3Fa%3D1&status=307")
             .await;
         assert_eq!(r.status, 307);
-        assert_eq!(
-            r.header("location"),
-            Some("https://other.wxnet.test/json?a=1")
-        );
+        assert_eq!(r.header("location"), Some("https://other.wxnet.test/json?a=1"));
         assert_eq!(c.get("/redirect-to?url=/json&status=300").await.status, 400);
-        assert_eq!(
-            c.get("/redirect-loop").await.header("location"),
-            Some("/redirect-loop")
-        );
+        assert_eq!(c.get("/redirect-loop").await.header("location"), Some("/redirect-loop"));
         let gbk = c.get("/charset/gbk").await;
         assert_eq!(gbk.header("content-type"), Some("text/plain; charset=gbk"));
         let (text, _, bad) = encoding_rs::GBK.decode(&gbk.body);
@@ -242,10 +212,7 @@ async fn small_routes() {
         let multi: Vec<_> = cookies.headers.get_all("x-multi").iter().collect();
         assert_eq!(multi, ["one", "two"]);
         assert_eq!(
-            c.get("/large-header")
-                .await
-                .header("x-large-header")
-                .map(str::len),
+            c.get("/large-header").await.header("x-large-header").map(str::len),
             Some(65536)
         );
         assert_eq!(c.get("/no/such/route").await.text(), "not found");
@@ -301,21 +268,11 @@ async fn close_and_hang() {
     assert!(raw.is_empty(), "no response at all");
 
     let mut h2 = Client::https(server.https_port(), server.ca_pem()).await;
-    let req = h2
-        .req("GET", "/close")
-        .body(Full::new(Bytes::new()))
-        .expect("req");
+    let req = h2.req("GET", "/close").body(Full::new(Bytes::new())).expect("req");
     assert!(h2.send(req).await.is_err(), "the stream is reset");
-    assert_eq!(
-        h2.get("/json").await.status,
-        200,
-        "the h2 connection survives"
-    );
+    assert_eq!(h2.get("/json").await.status, 200, "the h2 connection survives");
 
-    let req = h2
-        .req("GET", "/hang")
-        .body(Full::new(Bytes::new()))
-        .expect("req");
+    let req = h2.req("GET", "/hang").body(Full::new(Bytes::new())).expect("req");
     let hang = tokio::time::timeout(Duration::from_millis(300), h2.send(req)).await;
     assert!(hang.is_err(), "/hang never answers");
     assert_eq!(server.hits("/hang"), 1);

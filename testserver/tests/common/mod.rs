@@ -38,9 +38,7 @@ impl Resp {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().expect("ASCII header"))
+        self.headers.get(name).map(|v| v.to_str().expect("ASCII header"))
     }
 }
 
@@ -60,17 +58,10 @@ pub fn client_config(ca_pem: &str, alpn: &[&[u8]]) -> Arc<ClientConfig> {
 }
 
 /// TLS to 127.0.0.1:`port`, verifying `name` against the CA.
-pub async fn tls(
-    port: u16,
-    ca_pem: &str,
-    alpn: &[&[u8]],
-    name: &str,
-) -> std::io::Result<TlsStream<TcpStream>> {
+pub async fn tls(port: u16, ca_pem: &str, alpn: &[&[u8]], name: &str) -> std::io::Result<TlsStream<TcpStream>> {
     let tcp = TcpStream::connect(("127.0.0.1", port)).await?;
     let name = ServerName::try_from(name.to_owned()).expect("server name");
-    TlsConnector::from(client_config(ca_pem, alpn))
-        .connect(name, tcp)
-        .await
+    TlsConnector::from(client_config(ca_pem, alpn)).connect(name, tcp).await
 }
 
 pub fn alpn_of(stream: &TlsStream<TcpStream>) -> Option<Vec<u8>> {
@@ -107,9 +98,7 @@ impl Client {
 
     /// TLS on `port` with ALPN h2 + http/1.1, speaking whatever was negotiated.
     pub async fn https(port: u16, ca_pem: &str) -> Client {
-        let stream = tls(port, ca_pem, H2_H1, "api.wxnet.test")
-            .await
-            .expect("TLS handshake");
+        let stream = tls(port, ca_pem, H2_H1, "api.wxnet.test").await.expect("TLS handshake");
         let h2 = alpn_of(&stream).as_deref() == Some(b"h2");
         Client::new(stream, h2).await
     }
@@ -161,9 +150,7 @@ pub async fn collect(resp: Response<Incoming>) -> Resp {
 
 /// Sends `raw` on a fresh plain connection and reads until the server closes it.
 pub async fn raw_http(port: u16, raw: &str) -> Vec<u8> {
-    let mut tcp = TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect");
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
     tcp.write_all(raw.as_bytes()).await.expect("write");
     let mut out = Vec::new();
     let _ = tcp.read_to_end(&mut out).await;

@@ -1,0 +1,368 @@
+//! wx.connectSocket / SocketTask over WSS against the in-process server:
+//! echo, ordering, limits, protocols, every close rule, failures, background.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::*;
+use wxnet::{EventKind, Status};
+
+fn messages(events: &[Got]) -> Vec<&Got> {
+    events.iter().filter(|e| e.kind == EventKind::SocketMessage).collect()
+}
+
+fn send_text(id: u64, text: &str) {
+    wxnet::socket_of(id)
+        .expect("socket")
+        .send(text.as_bytes(), false)
+        .expect("send text");
+}
+
+fn close_json(events: &[Got]) -> serde_json::Value {
+    events
+        .iter()
+        .find(|e| e.kind == EventKind::SocketClose)
+        .expect("CLOSE")
+        .json
+        .clone()
+}
+
+#[test]
+fn echo_text_and_binary_with_open_header_and_profile() {
+    let app = TestApp::new(json!({}));
+    let id = app.open_socket(json!({"url": ws_url("/ws/echo")}));
+    let events = app.events.snapshot(id);
+    assert_eq!(events[0].json["errMsg"], "connectSocket:ok");
+    let open = events.iter().find(|e| e.kind == EventKind::SocketOpen).expect("OPEN");
+    assert_eq!(
+        open.json["header"]["upgrade"]
+            .as_str()
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("websocket")
+    );
+    let p = &open.json["profile"];
+    for k in [
+        "fetchStart",
+        "domainLookUpStart",
+        "domainLookUpEnd",
+        "connectStart",
+        "connectEnd",
+    ] {
+        assert!(p[k].as_f64().expect("number") > 0.0, "profile.{k}: {p}");
+    }
+    for k in ["rtt", "handshakeCost", "cost"] {
+        assert!(p[k].as_f64().expect("number") >= 0.0, "profile.{k}");
+    }
+    send_text(id, "你好 wxnet");
+    let socket = wxnet::socket_of(id).expect("socket");
+    socket.send(&[0, 1, 2, 255], true).expect("send binary");
+    let events = app.wait_until(id, |e| messages(e).len() >= 2);
+    let got = messages(&events);
+    assert_eq!(got[0].json["dataKind"], "text");
+    assert_eq!(got[0].text(), "你好 wxnet");
+    assert_eq!(got[1].json["dataKind"], "arraybuffer");
+    assert_eq!(got[1].data, [0, 1, 2, 255]);
+    assert_eq!(
+        socket.send(b"\xff\xfe", false).expect_err("not UTF-8").status,
+        Status::InvalidArgument
+    );
+    socket.close(1000, "done").expect("close");
+    let events = app.closed(id);
+    assert_socket_lifecycle(&events);
+    assert_eq!(close_json(&events), json!({"code": 1000, "reason": "done"}));
+    assert_eq!(
+        socket.send(b"late", false).expect_err("closed").status,
+        Status::InvalidState
+    );
+}
+
+#[test]
+fn a_megabyte_message_and_ten_thousand_small_ones_in_order() {
+    let app = TestApp::new(json!({}));
+    let id = app.open_socket(json!({"url": ws_url("/ws/echo")}));
+    let socket = wxnet::socket_of(id).expect("socket");
+    let big: Vec<u8> = (0..1024 * 1024).map(|i| (i % 251) as u8).collect();
+    socket.send(&big, true).expect("send 1 MB");
+    for i in 0..10_000 {
+        socket.send(i.to_string().as_bytes(), false).expect("send small");
+    }
+    let events = app.wait_until(id, |e| messages(e).len() >= 10_001);
+    let got = messages(&events);
+    assert_eq!(got[0].data, big);
+    for (i, m) in got[1..].iter().enumerate() {
+        assert_eq!(m.text(), i.to_string(), "in order");
+    }
+    socket.close(1000, "").expect("close");
+    assert_socket_lifecycle(&app.closed(id));
+}
+
+#[test]
+fn the_sixth_socket_is_refused_counting_connecting_open_and_closing() {
+    let app = TestApp::new(json!({}));
+    let ids: Vec<u64> = (0..5).map(|_| app.socket(json!({"url": ws_url("/ws/echo")}))).collect();
+    let sixth = app.socket(json!({"url": ws_url("/ws/echo")}));
+    assert_fail(
+        &last(app.wait_for(sixth, EventKind::Fail)),
+        600007,
+        "connectSocket:fail exceed max task count",
+    );
+    for id in &ids {
+        app.wait_for(*id, EventKind::SocketOpen);
+    }
+    // A closing socket still counts until its CLOSE.
+    let closing = ids[0];
+    wxnet::socket_of(closing)
+        .expect("socket")
+        .close(1000, "")
+        .expect("close");
+    app.closed(closing);
+    let again = app.socket(json!({"url": ws_url("/ws/echo")}));
+    app.wait_for(again, EventKind::SocketOpen);
+    let small = TestApp::new(json!({"maxSockets": 1}));
+    small.socket(json!({"url": ws_url("/ws/echo")}));
+    let refused = small.socket(json!({"url": ws_url("/ws/echo")}));
+    assert_fail(
+        &last(small.wait_for(refused, EventKind::Fail)),
+        600007,
+        "connectSocket:fail",
+    );
+}
+
+#[test]
+fn header_referer_and_protocols_reach_the_server() {
+    let app = TestApp::new(json!({}));
+    let id = app.open_socket(json!({"url": ws_url("/ws/headers"), "header": {"X-App": "1", "Referer": "https://evil"}, "protocols": ["chat", "json"]}));
+    let events = app.wait_until(id, |e| !messages(e).is_empty());
+    let seen = messages(&events)[0].data_json();
+    assert_eq!(seen["x-app"], "1");
+    assert_eq!(
+        seen["referer"],
+        "https://servicewechat.com/wxtest0123456789/7/page-frame.html"
+    );
+    assert_eq!(seen["sec-websocket-protocol"], "chat, json");
+    let open = events.iter().find(|e| e.kind == EventKind::SocketOpen).expect("OPEN");
+    assert_eq!(open.json["header"]["sec-websocket-protocol"], "chat");
+}
+
+#[test]
+fn server_picking_no_protocol_is_accepted_and_an_unoffered_one_fails() {
+    let app = TestApp::new(json!({}));
+    let none = app.open_socket(json!({"url": ws_url("/ws/echo?protocol=none"), "protocols": ["chat"]}));
+    wxnet::task_abort(none).expect("abort closes");
+    assert_eq!(close_json(&app.closed(none)), json!({"code": 1000, "reason": ""}));
+    let other = app.socket(json!({"url": ws_url("/ws/echo?protocol=evil"), "protocols": ["chat"]}));
+    let events = app.closed(other);
+    assert_socket_lifecycle(&events);
+    assert!(events.iter().any(|e| e.kind == EventKind::SocketError));
+    assert_eq!(close_json(&events)["code"], 1006);
+}
+
+#[test]
+fn close_codes_and_reasons_are_validated() {
+    let app = TestApp::new(json!({}));
+    let id = app.open_socket(json!({"url": ws_url("/ws/echo")}));
+    let socket = wxnet::socket_of(id).expect("socket");
+    for (code, reason) in [
+        (999, ""),
+        (1001, ""),
+        (2999, ""),
+        (5000, ""),
+        (1000, &"x".repeat(124)[..]),
+    ] {
+        let err = wxnet::socket::validate_close(code, reason.as_bytes()).expect_err("invalid");
+        assert_eq!(err.status, Status::InvalidArgument);
+    }
+    let (code, reason) = wxnet::socket::validate_close(4321, "custom".as_bytes()).expect("valid");
+    socket.close(code, &reason).expect("close");
+    socket.close(1000, "").expect("a second close is a no-op");
+    let events = app.closed(id);
+    assert_socket_lifecycle(&events);
+    assert_eq!(close_json(&events), json!({"code": 4321, "reason": "custom"}));
+}
+
+#[test]
+fn close_before_open_ends_the_attempt_with_one_close() {
+    let app = TestApp::new(json!({}));
+    let id = app.socket(json!({"url": ws_url("/hang")}));
+    let socket = wxnet::socket_of(id).expect("socket");
+    assert_eq!(
+        socket.send(b"x", false).expect_err("connecting").status,
+        Status::InvalidState
+    );
+    socket.close(1000, "never mind").expect("close");
+    let events = app.closed(id);
+    assert_socket_lifecycle(&events);
+    assert!(!events.iter().any(|e| e.kind == EventKind::SocketOpen));
+    assert_eq!(close_json(&events), json!({"code": 1000, "reason": "never mind"}));
+}
+
+#[test]
+fn server_close_abrupt_drop_and_refused_upgrade() {
+    let app = TestApp::new(json!({}));
+    let id = app.open_socket(json!({"url": ws_url("/ws/server-close?code=4001&reason=bye&after_ms=50")}));
+    let events = app.closed(id);
+    assert_socket_lifecycle(&events);
+    assert_eq!(close_json(&events), json!({"code": 4001, "reason": "bye"}));
+
+    let id = app.open_socket(json!({"url": ws_url("/ws/drop?after_ms=50")}));
+    let events = app.closed(id);
+    assert_socket_lifecycle(&events);
+    assert!(events.iter().any(|e| e.kind == EventKind::SocketError));
+    assert_eq!(close_json(&events), json!({"code": 1006, "reason": "abnormal closure"}));
+
+    let id = app.socket(json!({"url": ws_url("/ws/refuse?status=403")}));
+    let events = app.closed(id);
+    assert_socket_lifecycle(&events);
+    let error = events.iter().find(|e| e.kind == EventKind::SocketError).expect("ERROR");
+    assert!(
+        error.json["errMsg"].as_str().expect("text").contains("403"),
+        "{error:?}"
+    );
+    assert_eq!(close_json(&events)["code"], 1006);
+}
+
+#[test]
+fn handshake_timeout_tls_and_dns_failures_end_with_1006() {
+    let app = TestApp::new(json!({"networkTimeout": {"connectSocket": 300}}));
+    let t = Instant::now();
+    let id = app.socket(json!({"url": ws_url("/hang")}));
+    let events = app.closed(id);
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        events
+            .iter()
+            .find(|e| e.kind == EventKind::SocketError)
+            .expect("ERROR")
+            .json["errMsg"],
+        "timeout"
+    );
+    assert_eq!(close_json(&events)["code"], 1006);
+    let no_ca = TestApp::new(json!({"caCertificates": []}));
+    let id = no_ca.socket(json!({"url": ws_url("/ws/echo")}));
+    let err = no_ca
+        .closed(id)
+        .into_iter()
+        .find(|e| e.kind == EventKind::SocketError)
+        .expect("ERROR");
+    assert!(err.json["errMsg"].as_str().expect("text").contains("TLS"), "{err:?}");
+    let unpinned = TestApp::new(json!({"domains": {"socket": ["wss://nowhere.invalid"]}}));
+    let id = unpinned.socket(json!({"url": "wss://nowhere.invalid/x"}));
+    let err = unpinned
+        .closed(id)
+        .into_iter()
+        .find(|e| e.kind == EventKind::SocketError)
+        .expect("ERROR");
+    assert!(err.json["errMsg"].as_str().expect("text").contains("DNS"), "{err:?}");
+}
+
+#[test]
+fn policy_and_option_failures_are_terminal_fails() {
+    let app = TestApp::new(json!({}));
+    let fail = |opts: serde_json::Value| last(app.wait_for(app.socket(opts), EventKind::Fail));
+    assert_fail(
+        &fail(json!({"url": "ws://ws.wxnet.test/ws/echo"})),
+        600002,
+        "connectSocket:fail url not in domain list",
+    );
+    assert_fail(
+        &fail(json!({"url": "wss://other.wxnet.test/ws/echo"})),
+        600002,
+        "connectSocket:fail",
+    );
+    assert_fail(&fail(json!({"url": url("/ws/echo")})), 600009, "connectSocket:fail");
+    assert_fail(
+        &fail(json!({"url": ws_url("/ws/echo"), "protocols": "chat"})),
+        1001,
+        "connectSocket:fail parameter error",
+    );
+    assert_fail(
+        &fail(json!({"url": ws_url("/ws/echo"), "header": {"X": "a\r\nb"}})),
+        1001,
+        "connectSocket:fail parameter error",
+    );
+    // wss on any port is allowed by policy (the port here is the pinned one).
+    let ok = TestApp::new(json!({"resolve": {"ws.wxnet.test:8443": format!("127.0.0.1:{}", SERVER.https_port())}}));
+    let id = ok.open_socket(json!({"url": "wss://ws.wxnet.test:8443/ws/echo"}));
+    wxnet::task_abort(id).expect("abort");
+    ok.closed(id);
+    let plain = TestApp::new(json!({"urlCheck": false}));
+    let id = plain
+        .open_socket(json!({"url": format!("ws://127.0.0.1:{}/ws/echo", SERVER.http_port()), "tcpNoDelay": false}));
+    wxnet::task_abort(id).expect("abort");
+    plain.closed(id);
+}
+
+#[test]
+fn a_peer_that_never_answers_the_close_is_cut_after_a_bounded_wait() {
+    let app = TestApp::new(json!({}));
+    let id = app.open_socket(json!({"url": ws_url("/ws/no-close-reply")}));
+    let t = Instant::now();
+    wxnet::socket_of(id).expect("socket").close(3001, "bye").expect("close");
+    let events = app.closed(id);
+    assert!(t.elapsed() < Duration::from_secs(10), "bounded: {:?}", t.elapsed());
+    assert_eq!(close_json(&events), json!({"code": 3001, "reason": "bye"}));
+}
+
+#[test]
+fn fragmented_messages_are_reassembled_and_pings_answered() {
+    let app = TestApp::new(json!({}));
+    let id = app.open_socket(json!({"url": ws_url("/ws/fragmented?parts=5")}));
+    let events = app.wait_until(id, |e| !messages(e).is_empty());
+    assert_eq!(
+        messages(&events)[0].text(),
+        "fragment-0|fragment-1|fragment-2|fragment-3|fragment-4"
+    );
+    let ping = app.open_socket(json!({"url": ws_url("/ws/ping")}));
+    std::thread::sleep(Duration::from_millis(350));
+    send_text(ping, "pongs?");
+    let events = app.wait_until(ping, |e| !messages(e).is_empty());
+    let pongs: u64 = messages(&events)[0].text().parse().expect("count");
+    assert!(pongs >= 2, "pongs answered: {pongs}");
+}
+
+#[test]
+fn an_oversized_message_closes_with_1009() {
+    let app = TestApp::new(json!({}));
+    let size = wxnet::socket::MAX_MESSAGE_BYTES + 1;
+    let id = app.open_socket(json!({"url": ws_url(&format!("/ws/big?size={size}"))}));
+    let events = app.closed(id);
+    assert_socket_lifecycle(&events);
+    assert!(events.iter().any(|e| e.kind == EventKind::SocketError));
+    assert_eq!(close_json(&events)["code"], 1009);
+    assert!(messages(&events).is_empty());
+}
+
+#[test]
+fn background_closes_sockets_with_interrupted_and_refuses_new_ones() {
+    let app = TestApp::new(json!({"backgroundGraceMs": 200}));
+    let id = app.open_socket(json!({"url": ws_url("/ws/echo")}));
+    app.app.set_background(true);
+    let refused = app.socket(json!({"url": ws_url("/ws/echo")}));
+    assert_fail(
+        &last(app.wait_for(refused, EventKind::Fail)),
+        600003,
+        "connectSocket:fail interrupted",
+    );
+    let events = app.closed(id);
+    assert_eq!(close_json(&events), json!({"code": 1000, "reason": "interrupted"}));
+    app.app.set_background(false);
+    let again = app.open_socket(json!({"url": ws_url("/ws/echo")}));
+    wxnet::task_abort(again).expect("abort");
+    app.closed(again);
+}
+
+#[test]
+fn app_free_closes_every_socket_with_one_close_each() {
+    let app = TestApp::new(json!({}));
+    let open = app.open_socket(json!({"url": ws_url("/ws/echo")}));
+    let connecting = app.socket(json!({"url": ws_url("/hang")}));
+    app.app.close().expect("free");
+    for id in [open, connecting] {
+        let events = app.events.snapshot(id);
+        assert_socket_lifecycle(&events);
+    }
+    assert_eq!(wxnet::socket_of(open).err().expect("freed").status, Status::UnknownTask);
+}
