@@ -111,7 +111,10 @@ async fn session(task: &TaskShared, mut ws: Ws, commands: &mut mpsc::UnboundedRe
                     close_and_wait(&mut ws, TOO_BIG, "message too big").await;
                     return (TOO_BIG, "message too big".into());
                 }
-                Some(Err(e)) => return lost(task, &e),
+                Some(Err(e)) => {
+                    fail_connection(&mut ws, &e).await;
+                    return lost(task, &e);
+                }
                 None => return lost(task, &WsError::ConnectionClosed),
             },
         }
@@ -127,6 +130,26 @@ fn lost(task: &TaskShared, e: &WsError) -> (u16, String) {
     };
     task.emit(EventKind::SocketError, res::err_msg_json(&why), None);
     (ABNORMAL, "abnormal closure".into())
+}
+
+/// On a protocol violation by the peer, says why before dropping the
+/// connection (RFC 6455 7.1.7): 1007 for invalid UTF-8, 1002 otherwise. Does
+/// not wait for an answer; the host still sees 1006, as browsers report it.
+async fn fail_connection(ws: &mut Ws, e: &WsError) {
+    let code = match e {
+        WsError::Utf8(_) => 1007,
+        WsError::Protocol(_) => 1002,
+        _ => return,
+    };
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: "".into(),
+    };
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        ws.send(Message::Close(Some(frame))),
+    )
+    .await;
 }
 
 /// Sends our close frame and waits (bounded) for the peer's answer.
