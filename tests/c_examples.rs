@@ -8,7 +8,8 @@
 //! Needs bash and a C compiler (`$CC`, else `gcc`, else `cc`); without a C
 //! compiler the test says so on stderr and passes (a Rust-only toolchain can
 //! still run the rest of the suite). The valgrind mode is not run here:
-//! `scripts/c-examples.sh --valgrind`.
+//! `scripts/c-examples.sh --valgrind`. Unix only (a bash script, a `.so`).
+#![cfg(unix)]
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -33,7 +34,6 @@ fn find_cc() -> Option<String> {
 }
 
 #[test]
-#[cfg(unix)]
 fn c_examples_pass() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let Some(cc) = find_cc() else {

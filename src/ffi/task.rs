@@ -39,11 +39,10 @@ pub unsafe extern "C" fn wxnet_request(
         non_null(options_json, "options_json")?;
         // SAFETY: caller guarantees the lengths.
         let options = unsafe { bytes(options_json.cast(), options_len, "options_json") }?;
-        let body = (!body.is_null()).then(|| {
-            // SAFETY: caller guarantees body_len readable bytes.
-            unsafe { bytes(body, body_len, "body") }.map(Bytes::copy_from_slice)
-        });
-        let body = body.transpose()?;
+        // SAFETY: caller guarantees body_len readable bytes unless NULL; (NULL, n > 0) is refused.
+        let bytes_in = unsafe { bytes(body, body_len, "body") }?;
+        // A non-NULL pointer is an ArrayBuffer (even an empty one); NULL means no binary data.
+        let body = (!body.is_null()).then(|| Bytes::copy_from_slice(bytes_in));
         // SAFETY: per the contract, a live app.
         let id = unsafe { app_ref(app) }?.request(options, body, ud)?;
         // SAFETY: checked non-NULL above.
