@@ -100,8 +100,6 @@ typedef void (*wxnet_log_callback)(void *ud, int32_t level, const char *msg, siz
 // A task (request, upload, download or socket). Never 0, never reused, below 2^63.
 typedef uint64_t wxnet_task_id;
 
-
-
 // Success.
 #define WXNET_OK 0
 
@@ -267,10 +265,13 @@ wxnet_status wxnet_download_file(struct wxnet_app *app,
                                  void *task_user_data,
                                  wxnet_task_id *out_task);
 
-// Starts a wx.connectSocket. Events: SUCCESS (`connectSocket:ok`, not
-// terminal) or FAIL (terminal), then OPEN / MESSAGE / ERROR and exactly one
-// SOCKET_CLOSE (terminal). Not implemented in this build yet: returns
-// `WXNET_E_INVALID_STATE` and emits no event.
+// Starts a wx.connectSocket (`url` wss://, `header`, `protocols`,
+// `tcpNoDelay`, `perMessageDeflate` (accepted, not negotiated), `timeout`
+// for the handshake). Events: SUCCESS (`connectSocket:ok`, not terminal) or
+// FAIL (terminal: policy, bad options, more than `maxSockets` alive) at
+// once; then SOCKET_OPEN `{header, profile}`, SOCKET_MESSAGE (payload in
+// `data`), SOCKET_ERROR `{errMsg}`, and exactly one SOCKET_CLOSE `{code,
+// reason}` (terminal). Same ownership and threading rules as `wxnet_request`.
 //
 // # Safety
 // As for `wxnet_request`.
@@ -286,8 +287,10 @@ wxnet_status wxnet_connect_socket(struct wxnet_app *app,
 // `WXNET_E_UNKNOWN_TASK`. Any thread, including inside callbacks.
 wxnet_status wxnet_task_abort(wxnet_task_id task);
 
-// Sends a text (`binary` false; must be UTF-8) or binary message on an open
-// socket; `data` is copied. Not open: `WXNET_E_INVALID_STATE`.
+// Sends a text (`binary` false; must be UTF-8, else
+// `WXNET_E_INVALID_ARGUMENT`) or binary message on an open socket; `data`
+// is copied and queued (never blocks); sends keep their order. Not open
+// (connecting, closing, ended): `WXNET_E_INVALID_STATE`.
 //
 // # Safety
 // `data` readable for `len` bytes unless NULL.
@@ -295,6 +298,9 @@ wxnet_status wxnet_socket_send(wxnet_task_id task, const uint8_t *data, size_t l
 
 // Closes a socket with `code` (0 means 1000; else 1000 or 3000-4999) and a
 // reason of at most 123 UTF-8 bytes (copied), else `WXNET_E_INVALID_ARGUMENT`.
+// Before the socket opened, this ends the attempt. Either way exactly one
+// SOCKET_CLOSE follows; a peer that never answers is cut after a bounded
+// wait. A second close is a no-op.
 //
 // # Safety
 // `reason` readable for `reason_len` bytes unless NULL.

@@ -34,8 +34,7 @@ use super::guard::{guard, set_last_error};
 use super::{
     wxnet_app, wxnet_app_free, wxnet_app_new, wxnet_app_set_background, wxnet_connect_socket, wxnet_download_file,
     wxnet_event, wxnet_last_error, wxnet_request, wxnet_set_log_callback, wxnet_socket_close, wxnet_socket_send,
-    wxnet_status, wxnet_status_str, wxnet_task_abort, wxnet_task_id, wxnet_upload_file, wxnet_version,
-    WXNET_E_INVALID_ARGUMENT, WXNET_E_NULL_ARGUMENT, WXNET_OK,
+    wxnet_status, wxnet_status_str, wxnet_task_abort, wxnet_task_id, wxnet_upload_file, wxnet_version, WXNET_OK,
 };
 use crate::errors::{ApiError, Status};
 
@@ -74,8 +73,8 @@ fn jni_error(what: &str, e: ::jni::errors::Error) -> ApiError {
     ApiError::new(Status::InvalidArgument, format!("{what}: {e}"))
 }
 
-/// A status from a C export, kept as the thread's result: `Ok` or an error
-/// whose detail (already in `wxnet_last_error`) is preserved by re-reading it.
+/// A C export's status as a `Result`; an error carries the detail the export
+/// left in `wxnet_last_error`, so `jguard` can set it again unchanged.
 fn status_result(status: wxnet_status) -> Result<(), ApiError> {
     if status == WXNET_OK {
         return Ok(());
@@ -650,6 +649,3 @@ fn init_android(env: &mut JNIEnv, context: JObject) -> Result<(), ApiError> {
 fn init_android(_env: &mut JNIEnv, _context: JObject) -> Result<(), ApiError> {
     Ok(())
 }
-
-// Codes the Kotlin side relies on, checked at compile time.
-const _: () = assert!(WXNET_E_NULL_ARGUMENT == -1 && WXNET_E_INVALID_ARGUMENT == -2);

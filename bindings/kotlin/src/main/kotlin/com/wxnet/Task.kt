@@ -1,0 +1,129 @@
+package com.wxnet
+
+import com.wxnet.internal.Native
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.receiveAsFlow
+
+/** The four wx network APIs. */
+enum class Api(val wxName: String) {
+    REQUEST("request"),
+    UPLOAD_FILE("uploadFile"),
+    DOWNLOAD_FILE("downloadFile"),
+    CONNECT_SOCKET("connectSocket"),
+}
+
+/**
+ * A started task. Its events go to the listener given at start (on the app's dispatcher
+ * thread, in order); it gets exactly one terminal event, after which it is [isDone].
+ */
+sealed class Task(val api: Api, private val listener: EventListener?) {
+    /** The task id (never 0, never reused). */
+    @Volatile
+    var id: Long = 0
+        internal set
+
+    private val terminal = CompletableDeferred<Event>()
+
+    /** Whether the terminal event was delivered. */
+    val isDone: Boolean get() = terminal.isCompleted
+
+    /**
+     * Aborts the task: it ends with FAIL `…:fail abort` (a socket closes with 1000) unless it
+     * had already ended. Never blocks, idempotent, any thread (listeners included); a no-op
+     * after the task ended or its app was closed.
+     */
+    fun abort() {
+        val s = Native.taskAbort(id)
+        if (s != Status.OK && s != Status.UNKNOWN_TASK) throw WxnetException.last(s, "abort")
+    }
+
+    /** Suspends until the terminal event; cancelling the caller aborts the task. */
+    suspend fun awaitTerminal(): Event = try {
+        terminal.await()
+    } catch (e: CancellationException) {
+        if (!terminal.isCompleted) abort()
+        throw e
+    }
+
+    internal open fun isTerminal(e: Event) = e is Event.Success || e is Event.Fail
+
+    internal open fun onEvent(e: Event) {}
+
+    /** Called by the app's sink; returns whether [e] was terminal. */
+    internal fun deliver(e: Event): Boolean {
+        if (id == 0L) id = e.taskId
+        val last = isTerminal(e)
+        try {
+            onEvent(e)
+            listener?.onEvent(e)
+        } finally {
+            // Even when the listener throws (the library logs and drops the exception).
+            if (last) terminal.complete(e)
+        }
+        return last
+    }
+
+    internal suspend fun awaitSuccess(): Event.Success = when (val e = awaitTerminal()) {
+        is Event.Success -> e
+        is Event.Fail -> throw WxFailException(e)
+        else -> throw IllegalStateException("unexpected terminal event $e")
+    }
+}
+
+/** A wx.request. */
+class RequestTask internal constructor(listener: EventListener?) : Task(Api.REQUEST, listener) {
+    /** The success res (body in `data`); throws [WxFailException] on fail; cancel aborts. */
+    suspend fun await(): Event.Success = awaitSuccess()
+}
+
+/** A wx.uploadFile. */
+class UploadTask internal constructor(listener: EventListener?) : Task(Api.UPLOAD_FILE, listener) {
+    /** The success res (response text in `data`); throws [WxFailException] on fail; cancel aborts. */
+    suspend fun await(): Event.Success = awaitSuccess()
+}
+
+/** A wx.downloadFile. */
+class DownloadTask internal constructor(listener: EventListener?) : Task(Api.DOWNLOAD_FILE, listener) {
+    /** The success res (`tempFilePath` or `filePath`); throws [WxFailException] on fail; cancel aborts. */
+    suspend fun await(): Event.Success = awaitSuccess()
+}
+
+/**
+ * A wx.connectSocket. Events: [Event.Success] (`connectSocket:ok`, not terminal) or
+ * [Event.Fail] (terminal: rejected), then open / message / error and exactly one
+ * [Event.SocketClose] (terminal).
+ */
+class SocketTask internal constructor(listener: EventListener?) : Task(Api.CONNECT_SOCKET, listener) {
+    private val channel: Channel<Event>? = if (listener == null) Channel(Channel.UNLIMITED) else null
+
+    /**
+     * The socket's events as a hot flow for one collector, ending after the terminal event.
+     * Only for sockets started without a listener (then every event is buffered until
+     * collected); cancelling the collection does not close the socket.
+     */
+    val events: Flow<Event>
+        get() = (channel ?: throw IllegalStateException("this socket delivers its events to a listener")).receiveAsFlow()
+
+    override fun isTerminal(e: Event) = e is Event.Fail || e is Event.SocketClose
+
+    override fun onEvent(e: Event) {
+        channel?.trySend(e)
+        if (isTerminal(e)) channel?.close()
+    }
+
+    /** Sends a text frame. Not open: [WxnetException] with [Status.INVALID_STATE]. */
+    fun send(text: String) = send(text.toByteArray(Charsets.UTF_8), binary = false)
+
+    /** Sends a binary frame. */
+    fun send(data: ByteArray) = send(data, binary = true)
+
+    private fun send(data: ByteArray, binary: Boolean) =
+        Wxnet.check(Native.socketSend(id, data, binary), "send")
+
+    /** Closes with [code] (1000 or 3000-4999) and [reason] (at most 123 UTF-8 bytes). */
+    fun close(code: Int = 1000, reason: String = "") =
+        Wxnet.check(Native.socketClose(id, code, reason), "close")
+}

@@ -1,0 +1,367 @@
+import CWxnet
+import Foundation
+
+/// The four wx network APIs.
+public enum Api: String, Sendable {
+    case request, uploadFile, downloadFile, connectSocket
+}
+
+/// The C event callback shared by every app. The task's user data is an `Unmanaged`
+/// `TaskBox` retained when the task started; it is released here exactly once, on the
+/// task's terminal event (after which the library never touches it again).
+private let eventCallback: wxnet_event_callback = { _, ev in
+    guard let ev, let ud = ev.pointee.task_user_data else { return }
+    let unmanaged = Unmanaged<TaskBox>.fromOpaque(ud)
+    let event = Event(copying: ev)
+    if unmanaged.takeUnretainedValue().deliver(event) {
+        unmanaged.release()
+    }
+}
+
+/// One mini-program instance: its config (domain lists, timeouts, sandbox dirs, limits), its
+/// tasks and its event delivery. Events of its tasks arrive on one library thread (the app's
+/// dispatcher), one at a time and in order; handlers may call any method from there except
+/// `close()`.
+///
+/// Freed on deinit (or earlier with `close()`): every task is aborted and gets its terminal
+/// event first.
+public final class App: @unchecked Sendable {
+    private let raw: OpaquePointer
+    private let state = NSCondition()
+    private var inFlight = 0
+    private var closing = false
+    private var closed = false
+
+    /// Creates an app from its config JSON (`appId` required).
+    /// Throws `WxnetError` (`invalidConfig`, with the offending field in `detail`).
+    public init(config: String) throws {
+        var out: OpaquePointer?
+        let status = config.utf8CString.withUnsafeBufferPointer { buf in
+            wxnet_app_new(buf.baseAddress, buf.count - 1, eventCallback, nil, &out)
+        }
+        try check(status)
+        guard let out else { throw WxnetError(status: WXNET_E_PANIC, detail: "wxnet_app_new returned no app") }
+        raw = out
+    }
+
+    deinit {
+        let raw = self.raw
+        state.lock()
+        let done = closed
+        state.unlock()
+        if done { return }
+        if wxnet_app_free(raw) == WXNET_E_WOULD_DEADLOCK {
+            // The last reference went away inside one of this app's own handlers: free it
+            // from another thread once that handler has returned.
+            let pending = PendingFree(raw: raw)
+            Thread.detachNewThread { pending.free() }
+        }
+    }
+
+    /// Frees the app now: aborts every task and returns once their terminal events were
+    /// delivered and no handler of this app runs any more. Idempotent. From inside one of
+    /// this app's handlers it throws `wouldDeadlock` and nothing happens.
+    public func close() throws {
+        state.lock()
+        if closed {
+            state.unlock()
+            return
+        }
+        closing = true
+        while inFlight > 0 { state.wait() }
+        state.unlock()
+        let status = wxnet_app_free(raw)
+        let error = status == WXNET_OK ? nil : WxnetError.last(status)
+        state.lock()
+        if error == nil { closed = true }
+        closing = false
+        state.broadcast()
+        state.unlock()
+        if let error { throw error }
+    }
+
+    /// The app went to the background (`true`) or came back (`false`).
+    public func setBackground(_ background: Bool) throws {
+        try withRaw { try check(wxnet_app_set_background($0, background)) }
+    }
+
+    /// Runs `body` with the live app pointer; `closed` if the app is (being) freed.
+    private func withRaw<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
+        state.lock()
+        if closing || closed {
+            state.unlock()
+            throw WxnetError(status: WXNET_E_CLOSED, detail: "the app is closed")
+        }
+        inFlight += 1
+        state.unlock()
+        defer {
+            state.lock()
+            inFlight -= 1
+            state.broadcast()
+            state.unlock()
+        }
+        return try body(raw)
+    }
+
+    // MARK: starting tasks (events to a handler)
+
+    /// Starts a wx.request; `body` is an ArrayBuffer `data` (sent as is). Its events go to
+    /// `onEvent` on the app's dispatcher thread.
+    @discardableResult
+    public func startRequest(_ options: String, body: Data? = nil, onEvent: (@Sendable (Event) -> Void)? = nil) throws -> WxTask {
+        try start(TaskBox(api: .request, onEvent: onEvent), options: options, body: body)
+    }
+
+    /// Starts a wx.uploadFile (`filePath` a sandbox path such as `wxfile://usr/a.bin`).
+    @discardableResult
+    public func startUploadFile(_ options: String, onEvent: (@Sendable (Event) -> Void)? = nil) throws -> WxTask {
+        try start(TaskBox(api: .uploadFile, onEvent: onEvent), options: options)
+    }
+
+    /// Starts a wx.downloadFile.
+    @discardableResult
+    public func startDownloadFile(_ options: String, onEvent: (@Sendable (Event) -> Void)? = nil) throws -> WxTask {
+        try start(TaskBox(api: .downloadFile, onEvent: onEvent), options: options)
+    }
+
+    // MARK: async results (Task cancellation aborts)
+
+    /// wx.request: the success res (`data` holds the body). Throws `WxFail` on a wx failure,
+    /// `CancellationError` when the calling Task is cancelled (the request is aborted).
+    public func request(_ options: String, body: Data? = nil, onEvent: (@Sendable (Event) -> Void)? = nil) async throws -> Event {
+        try await run(TaskBox(api: .request, onEvent: onEvent), options: options, body: body)
+    }
+
+    /// wx.uploadFile: the success res (the server's answer in `data`). As `request`.
+    public func uploadFile(_ options: String, onEvent: (@Sendable (Event) -> Void)? = nil) async throws -> Event {
+        try await run(TaskBox(api: .uploadFile, onEvent: onEvent), options: options)
+    }
+
+    /// wx.downloadFile: the success res (`tempFilePath` or `filePath`). As `request`.
+    public func downloadFile(_ options: String, onEvent: (@Sendable (Event) -> Void)? = nil) async throws -> Event {
+        try await run(TaskBox(api: .downloadFile, onEvent: onEvent), options: options)
+    }
+
+    /// wx.connectSocket: the socket, whose `events` stream yields `.success`
+    /// (`connectSocket:ok`) or a terminal `.fail`, then open / message / error and exactly
+    /// one `.socketClose`, after which the stream ends.
+    public func connectSocket(_ options: String) throws -> Socket {
+        let box = TaskBox(api: .connectSocket, onEvent: nil)
+        let events = box.makeStream()
+        let task = try start(box, options: options)
+        return Socket(task: task, events: events)
+    }
+
+    private func run(_ box: TaskBox, options: String, body: Data? = nil) async throws -> Event {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Event, Error>) in
+                box.setContinuation(cont)
+                do {
+                    _ = try start(box, options: options, body: body)
+                } catch {
+                    box.startFailed(error)
+                }
+            }
+        } onCancel: {
+            box.cancel()
+        }
+    }
+
+    /// Starts a task whose user data is `box`, retained until its terminal event.
+    private func start(_ box: TaskBox, options: String, body: Data? = nil) throws -> WxTask {
+        try withRaw { app in
+            let ud = Unmanaged.passRetained(box).toOpaque()
+            var id: wxnet_task_id = 0
+            let status: wxnet_status = options.utf8CString.withUnsafeBufferPointer { opts in
+                let (p, n) = (opts.baseAddress, opts.count - 1)
+                switch box.api {
+                case .request:
+                    if let body {
+                        return body.withUnsafeBytes { b in
+                            wxnet_request(app, p, n, b.bindMemory(to: UInt8.self).baseAddress, b.count, ud, &id)
+                        }
+                    }
+                    return wxnet_request(app, p, n, nil, 0, ud, &id)
+                case .uploadFile: return wxnet_upload_file(app, p, n, ud, &id)
+                case .downloadFile: return wxnet_download_file(app, p, n, ud, &id)
+                case .connectSocket: return wxnet_connect_socket(app, p, n, ud, &id)
+                }
+            }
+            if status != WXNET_OK {
+                let error = WxnetError.last(status)
+                // No event will come: balance the retain now.
+                Unmanaged<TaskBox>.fromOpaque(ud).release()
+                throw error
+            }
+            box.started(id: id)
+            return WxTask(id: id, api: box.api)
+        }
+    }
+}
+
+/// An app pointer handed to another thread to be freed there (nothing else uses it).
+private struct PendingFree: @unchecked Sendable {
+    let raw: OpaquePointer
+    func free() { _ = wxnet_app_free(raw) }
+}
+
+/// A started task.
+public struct WxTask: Sendable, Hashable {
+    /// The task id (never 0, never reused).
+    public let id: UInt64
+    public let api: Api
+
+    /// Aborts the task: it ends with FAIL `…:fail abort` (a socket closes with 1000) unless it
+    /// already ended. Never blocks, idempotent, any thread; a no-op once its app is freed.
+    public func abort() {
+        _ = wxnet_task_abort(id)
+    }
+}
+
+/// A wx.connectSocket task.
+public final class Socket: Sendable {
+    public let task: WxTask
+    /// The socket's events, ending after the terminal event. Cancelling the Task that
+    /// iterates it aborts (closes) the socket.
+    public let events: AsyncStream<Event>
+
+    init(task: WxTask, events: AsyncStream<Event>) {
+        self.task = task
+        self.events = events
+    }
+
+    public var id: UInt64 { task.id }
+
+    /// Sends a text frame; not open: `WxnetError` `invalidState`.
+    public func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        try check(bytes.withUnsafeBufferPointer { wxnet_socket_send(id, $0.baseAddress, $0.count, false) })
+    }
+
+    /// Sends a binary frame.
+    public func send(_ data: Data) throws {
+        try check(data.withUnsafeBytes { wxnet_socket_send(id, $0.bindMemory(to: UInt8.self).baseAddress, $0.count, true) })
+    }
+
+    /// Closes with `code` (1000 or 3000-4999) and `reason` (at most 123 UTF-8 bytes).
+    public func close(code: Int32 = 1000, reason: String = "") throws {
+        let bytes = Array(reason.utf8)
+        try check(bytes.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { wxnet_socket_close(id, code, $0.baseAddress, $0.count) }
+        })
+    }
+
+    /// Aborts the socket (close with 1000).
+    public func abort() { task.abort() }
+}
+
+/// What a task's user data points to: the handler, the awaiting continuation or the event
+/// stream, and the cancellation state.
+final class TaskBox: @unchecked Sendable {
+    let api: Api
+    private let onEvent: (@Sendable (Event) -> Void)?
+    private let lock = NSLock()
+    private var id: UInt64 = 0
+    private var cancelled = false
+    private var continuation: CheckedContinuation<Event, Error>?
+    private var stream: AsyncStream<Event>.Continuation?
+
+    init(api: Api, onEvent: (@Sendable (Event) -> Void)?) {
+        self.api = api
+        self.onEvent = onEvent
+        TaskBox.count(+1)
+    }
+
+    deinit { TaskBox.count(-1) }
+
+    // Live boxes, for the tests' exactly-once release checks.
+    private static let countLock = NSLock()
+    nonisolated(unsafe) private static var liveBoxes = 0
+    static var live: Int {
+        countLock.lock()
+        defer { countLock.unlock() }
+        return liveBoxes
+    }
+    private static func count(_ delta: Int) {
+        countLock.lock()
+        liveBoxes += delta
+        countLock.unlock()
+    }
+
+    func isTerminal(_ kind: Int32) -> Bool {
+        switch api {
+        case .connectSocket: return kind == WXNET_EVENT_FAIL || kind == WXNET_EVENT_SOCKET_CLOSE
+        default: return kind == WXNET_EVENT_SUCCESS || kind == WXNET_EVENT_FAIL
+        }
+    }
+
+    func makeStream() -> AsyncStream<Event> {
+        AsyncStream(bufferingPolicy: .unbounded) { cont in
+            cont.onTermination = { [weak self] termination in
+                if case .cancelled = termination { self?.cancel() }
+            }
+            lock.lock()
+            stream = cont
+            lock.unlock()
+        }
+    }
+
+    func setContinuation(_ cont: CheckedContinuation<Event, Error>) {
+        lock.lock()
+        continuation = cont
+        lock.unlock()
+    }
+
+    func started(id: UInt64) {
+        lock.lock()
+        if self.id == 0 { self.id = id }
+        let abortNow = cancelled
+        lock.unlock()
+        if abortNow { _ = wxnet_task_abort(id) }
+    }
+
+    func startFailed(_ error: Error) {
+        lock.lock()
+        let cont = continuation
+        continuation = nil
+        lock.unlock()
+        cont?.resume(throwing: error)
+    }
+
+    /// Task cancellation: abort once the id is known.
+    func cancel() {
+        lock.lock()
+        cancelled = true
+        let id = self.id
+        lock.unlock()
+        if id != 0 { _ = wxnet_task_abort(id) }
+    }
+
+    /// Delivers one event (dispatcher thread); returns whether it was the terminal one.
+    func deliver(_ event: Event) -> Bool {
+        let last = isTerminal(event.rawKind)
+        lock.lock()
+        if id == 0 { id = event.task }
+        let stream = self.stream
+        let cont = last ? continuation : nil
+        if last {
+            continuation = nil
+            self.stream = nil
+        }
+        let wasCancelled = cancelled
+        lock.unlock()
+        onEvent?(event)
+        stream?.yield(event)
+        if last { stream?.finish() }
+        if let cont {
+            if event.rawKind == WXNET_EVENT_SUCCESS {
+                cont.resume(returning: event)
+            } else if wasCancelled {
+                cont.resume(throwing: CancellationError())
+            } else {
+                cont.resume(throwing: WxFail(event: event))
+            }
+        }
+        return last
+    }
+}
