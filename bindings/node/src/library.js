@@ -1,0 +1,109 @@
+'use strict';
+/**
+ * Finding, loading and declaring the wxnet shared library with koffi.
+ *
+ * This module is the only place that knows the C signatures (include/wxnet.h, C ABI
+ * version 1). Search order for the library:
+ *   1. `$WXNET_LIBRARY` (an error if set to a missing file: a typo is never hidden);
+ *   2. `target/debug` then `target/release` of the first parent directory of this
+ *      file, or of the current directory, whose Cargo.toml is the wxnet crate.
+ * @module wxnet/library
+ */
+
+const fs = require('node:fs');
+const path = require('node:path');
+const koffi = require('koffi');
+
+const FILE_NAME = { darwin: 'libwxnet.dylib', win32: 'wxnet.dll' }[process.platform] || 'libwxnet.so';
+
+/** @returns {string[]} workspace roots (directories holding the wxnet Cargo.toml). */
+function workspaceRoots() {
+  const roots = [];
+  for (const start of [__dirname, process.cwd()]) {
+    let dir = path.resolve(start);
+    for (;;) {
+      const manifest = path.join(dir, 'Cargo.toml');
+      if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8').includes('name = "wxnet"')) {
+        if (!roots.includes(dir)) roots.push(dir);
+        break;
+      }
+      const parent = path.dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+  return roots;
+}
+
+/**
+ * The path of the library to load.
+ * @returns {string}
+ * @throws {Error} when no library is found.
+ */
+function findLibrary() {
+  const explicit = process.env.WXNET_LIBRARY;
+  if (explicit) {
+    if (!fs.existsSync(explicit)) throw new Error(`$WXNET_LIBRARY is set to ${JSON.stringify(explicit)}, which does not exist`);
+    return path.resolve(explicit);
+  }
+  const tried = [];
+  for (const root of workspaceRoots()) {
+    for (const profile of ['debug', 'release']) tried.push(path.join(root, 'target', profile, FILE_NAME));
+  }
+  const found = tried.find((p) => fs.existsSync(p));
+  if (!found) {
+    throw new Error(`cannot find the wxnet shared library; set $WXNET_LIBRARY or run \`cargo build\`. Tried:\n  ${tried.join('\n  ')}`);
+  }
+  return found;
+}
+
+const LIBRARY_PATH = findLibrary();
+const lib = koffi.load(LIBRARY_PATH);
+
+/** `struct wxnet_event`; `json` and `data` stay raw pointers (BigInt), decoded by length. */
+const WxnetEvent = koffi.struct('wxnet_event', {
+  task: 'uint64_t',
+  kind: 'int32_t',
+  json: 'void *',
+  json_len: 'size_t',
+  data: 'void *',
+  data_len: 'size_t',
+  task_user_data: 'void *',
+});
+const EventCallback = koffi.proto('void wxnet_event_callback(void *app_user_data, const wxnet_event *event)');
+const WakeCallback = koffi.proto('void wxnet_wake_callback(void *ud)');
+const LogCallback = koffi.proto('void wxnet_log_callback(void *ud, int32_t level, const char *msg, size_t len)');
+
+/** Every export of wxnet.h, declared. Pointers are BigInt values (koffi 3). */
+const native = {
+  wxnet_version: lib.func('const char *wxnet_version(void)'),
+  wxnet_status_str: lib.func('const char *wxnet_status_str(int32_t status)'),
+  wxnet_last_error: lib.func('const char *wxnet_last_error(void)'),
+  wxnet_set_log_callback: lib.func('int32_t wxnet_set_log_callback(wxnet_log_callback *cb, void *ud, int32_t max_level)'),
+  wxnet_app_new: lib.func('int32_t wxnet_app_new(const char *config_json, size_t config_len, wxnet_event_callback *callback, void *app_user_data, _Out_ void **out_app)'),
+  wxnet_app_free: lib.func('int32_t wxnet_app_free(void *app)'),
+  wxnet_app_set_background: lib.func('int32_t wxnet_app_set_background(void *app, bool background)'),
+  wxnet_app_poll: lib.func('int32_t wxnet_app_poll(void *app, int32_t timeout_ms, _Out_ void **out_event)'),
+  wxnet_app_set_wakeup: lib.func('int32_t wxnet_app_set_wakeup(void *app, wxnet_wake_callback *wake, void *ud)'),
+  wxnet_event_free: lib.func('void wxnet_event_free(void *event)'),
+  wxnet_request: lib.func('int32_t wxnet_request(void *app, const char *options_json, size_t options_len, const uint8_t *body, size_t body_len, void *task_user_data, _Out_ uint64_t *out_task)'),
+  wxnet_upload_file: lib.func('int32_t wxnet_upload_file(void *app, const char *options_json, size_t options_len, void *task_user_data, _Out_ uint64_t *out_task)'),
+  wxnet_download_file: lib.func('int32_t wxnet_download_file(void *app, const char *options_json, size_t options_len, void *task_user_data, _Out_ uint64_t *out_task)'),
+  wxnet_connect_socket: lib.func('int32_t wxnet_connect_socket(void *app, const char *options_json, size_t options_len, void *task_user_data, _Out_ uint64_t *out_task)'),
+  wxnet_task_abort: lib.func('int32_t wxnet_task_abort(uint64_t task)'),
+  wxnet_socket_send: lib.func('int32_t wxnet_socket_send(uint64_t task, const uint8_t *data, size_t len, bool binary)'),
+  wxnet_socket_close: lib.func('int32_t wxnet_socket_close(uint64_t task, int32_t code, const char *reason, size_t reason_len)'),
+};
+
+/**
+ * Copies `len` bytes at a borrowed pointer into a new Buffer (empty for NULL/0).
+ * @param {bigint|null} ptr
+ * @param {number} len
+ * @returns {Buffer}
+ */
+function readBytes(ptr, len) {
+  if (!ptr || !len) return Buffer.alloc(0);
+  return Buffer.from(new Uint8Array(koffi.view(ptr, len)));
+}
+
+module.exports = { koffi, native, readBytes, LIBRARY_PATH, WxnetEvent, EventCallback, WakeCallback, LogCallback };

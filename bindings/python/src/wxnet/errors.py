@@ -1,0 +1,123 @@
+"""Exceptions of the wxnet binding.
+
+Two families, as in the C ABI:
+
+* :class:`WxnetError` and its subclasses: a C call returned a negative status
+  (API misuse: bad arguments, wrong mode, unknown task...). They carry the status
+  number and the library's ``wxnet_last_error()`` detail.
+* :class:`WxFail`: a wx-level failure (policy, DNS, TLS, timeout, abort...), i.e. a
+  FAIL event, carrying ``errMsg`` and ``errno`` exactly as mini-program code sees them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class WxnetError(Exception):
+    """A wxnet C call failed with a negative ``wxnet_status``.
+
+    Attributes:
+        status: the status number (``WXNET_E_*``).
+        status_name: the static description from ``wxnet_status_str``.
+        detail: ``wxnet_last_error()`` right after the failed call.
+        call: the C function that failed.
+    """
+
+    status: int = 0
+
+    def __init__(self, status: int, status_name: str, detail: str, call: str) -> None:
+        self.status = status
+        self.status_name = status_name
+        self.detail = detail
+        self.call = call
+        super().__init__(f"{call}: {status_name} ({status}): {detail or 'no detail'}")
+
+
+class NullArgumentError(WxnetError):
+    """``WXNET_E_NULL_ARGUMENT`` (-1)."""
+
+
+class InvalidArgumentError(WxnetError):
+    """``WXNET_E_INVALID_ARGUMENT`` (-2): malformed JSON, bad close code or reason..."""
+
+
+class InvalidConfigError(WxnetError):
+    """``WXNET_E_INVALID_CONFIG`` (-3): ``detail`` names the config field."""
+
+
+class UnknownTaskError(WxnetError):
+    """``WXNET_E_UNKNOWN_TASK`` (-4): the task id is unknown or its app was freed."""
+
+
+class InvalidStateError(WxnetError):
+    """``WXNET_E_INVALID_STATE`` (-5): e.g. send on a socket that is not open, or an
+    API this build of the library does not implement yet (see :attr:`not_implemented`)."""
+
+    @property
+    def not_implemented(self) -> bool:
+        """True when the library reports the API as not implemented in this build."""
+        return "not implemented" in self.detail
+
+
+class WrongModeError(WxnetError):
+    """``WXNET_E_WRONG_MODE`` (-6): poll-mode call on a callback-mode app or the reverse."""
+
+
+class WouldDeadlockError(WxnetError):
+    """``WXNET_E_WOULD_DEADLOCK`` (-7): ``App.close()`` from inside that app's callback."""
+
+
+class ClosedError(WxnetError):
+    """``WXNET_E_CLOSED`` (-8): the app is being freed."""
+
+
+class PanicError(WxnetError):
+    """``WXNET_E_PANIC`` (-99): a panic was caught inside the library."""
+
+
+STATUS_ERRORS: dict[int, type[WxnetError]] = {
+    -1: NullArgumentError,
+    -2: InvalidArgumentError,
+    -3: InvalidConfigError,
+    -4: UnknownTaskError,
+    -5: InvalidStateError,
+    -6: WrongModeError,
+    -7: WouldDeadlockError,
+    -8: ClosedError,
+    -99: PanicError,
+}
+
+
+class AppClosedError(RuntimeError):
+    """The :class:`~wxnet.App` was closed by this binding; no call may use it."""
+
+
+class WxFail(Exception):
+    """A wx ``fail`` result: ``errMsg`` (e.g. ``"request:fail abort"``) and ``errno``.
+
+    Attributes:
+        err_msg: the ``errMsg`` string.
+        errno: the numeric ``errno`` (see the errno table of the spec).
+        res: the whole ``res`` object of the FAIL event.
+    """
+
+    def __init__(self, err_msg: str, errno: int, res: dict[str, Any] | None = None) -> None:
+        self.err_msg = err_msg
+        self.errno = errno
+        self.res = res if res is not None else {"errMsg": err_msg, "errno": errno}
+        super().__init__(f"{err_msg} (errno {errno})")
+
+
+class SocketClosed(Exception):
+    """Raised by :meth:`~wxnet.AsyncSocket.recv` once the socket has closed.
+
+    Attributes:
+        code: the close code (1006 when the connection was lost or never opened).
+        reason: the close reason.
+    """
+
+    def __init__(self, code: int, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(f"socket closed: {code} {reason!r}")
