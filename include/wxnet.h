@@ -183,7 +183,10 @@ wxnet_status wxnet_app_poll(struct wxnet_app *app,
 
 // Poll mode: `wake(ud)` is called from a library thread (the app's
 // dispatcher, never a network worker) whenever the queue goes from empty to
-// non-empty. It must only schedule a drain on the host's own thread.
+// non-empty. It must only schedule a drain on the host's own thread; in
+// particular it must not wait for the thread that may call
+// `wxnet_app_set_wakeup` (replacing the hook waits for a running `wake` to
+// return, so that `ud` is never used after the call that replaced it).
 // `wake` NULL removes the hook.
 //
 // # Safety
