@@ -4,11 +4,21 @@
 use std::sync::LazyLock;
 
 /// Worker threads: 2 is plenty on a phone; network work is I/O bound.
-const WORKER_THREADS: usize = 2;
+/// `WXNET_WORKER_THREADS` (1-16), read once at start, overrides it for
+/// measurements.
+const DEFAULT_WORKER_THREADS: usize = 2;
+
+fn worker_threads() -> usize {
+    std::env::var("WXNET_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=16).contains(n))
+        .unwrap_or(DEFAULT_WORKER_THREADS)
+}
 
 static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKER_THREADS)
+        .worker_threads(worker_threads())
         .thread_name("wxnet-worker")
         .enable_all()
         .build()

@@ -2,7 +2,8 @@
 //! platform verifier (system roots) plus the app's `caCertificates`, or no
 //! verification at all when `tlsVerify` is false (development only).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -15,17 +16,29 @@ use crate::config::AppConfig;
 pub const ALPN_H1: &[&[u8]] = &[b"http/1.1"];
 pub const ALPN_H2: &[&[u8]] = &[b"h2", b"http/1.1"];
 
-/// The verifier an app's configs share (built once per app: loading the
-/// system roots is not free).
+/// Verifiers already built, by their extra roots (DER). Building one loads
+/// the platform's trust store (on Linux, every file in /etc/ssl/certs: about
+/// 3 ms), so apps with the same `caCertificates` share one.
+static VERIFIERS: LazyLock<Mutex<HashMap<Vec<Vec<u8>>, Arc<dyn ServerCertVerifier>>>> = LazyLock::new(Default::default);
+
+/// The verifier for an app's config: the platform verifier plus the app's
+/// `caCertificates`, or none at all with `tlsVerify: false`.
 pub fn verifier(config: &AppConfig) -> Result<Arc<dyn ServerCertVerifier>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     if !config.tls_verify {
         return Ok(Arc::new(NoVerification(provider)));
     }
-    let verifier =
+    let key: Vec<Vec<u8>> = config.ca_certificates.iter().map(|c| c.as_ref().to_vec()).collect();
+    let mut cache = VERIFIERS.lock().expect("verifier cache lock poisoned");
+    if let Some(v) = cache.get(&key) {
+        return Ok(v.clone());
+    }
+    let verifier: Arc<dyn ServerCertVerifier> = Arc::new(
         rustls_platform_verifier::Verifier::new_with_extra_roots(config.ca_certificates.iter().cloned(), provider)
-            .map_err(|e| format!("caCertificates: {e}"))?;
-    Ok(Arc::new(verifier))
+            .map_err(|e| format!("caCertificates: {e}"))?,
+    );
+    cache.insert(key, verifier.clone());
+    Ok(verifier)
 }
 
 /// A client config with the given ALPN list.
