@@ -56,9 +56,12 @@ LDFLAGS=(-L "$LIBDIR" -Wl,-rpath,"$LIBDIR" -lwxnet)
 examples=()
 for src in "$ROOT"/examples-c/*.c; do
   name="$(basename "$src" .c)"
-  [ "$name" = common ] && continue
+  # Helpers, not programs: common.c is linked into every example, demo_print.c into the demo.
+  case "$name" in common|demo_print) continue ;; esac
+  extra=()
+  [ "$name" = demo ] && extra=("$ROOT/examples-c/demo_print.c")
   examples+=("$name")
-  "$CC" "${CFLAGS[@]}" -o "$OUT/$name" "$src" "$ROOT/examples-c/common.c" "${LDFLAGS[@]}"
+  "$CC" "${CFLAGS[@]}" -o "$OUT/$name" "$src" "${extra[@]}" "$ROOT/examples-c/common.c" "${LDFLAGS[@]}"
 done
 echo "compiled ${examples[*]} into $OUT"
 

@@ -36,7 +36,7 @@ LIBDIR="$TARGET_DIR/$profile"
 OUT="$TARGET_DIR/examples-c"
 mkdir -p "$OUT"
 "$CC" -std=c11 -Wall -Wextra -Werror -pedantic -pthread -O2 -I "$ROOT/include" -I "$ROOT/examples-c" \
-  -o "$OUT/demo-$profile" "$ROOT/examples-c/demo.c" "$ROOT/examples-c/common.c" \
+  -o "$OUT/demo-$profile" "$ROOT/examples-c/demo.c" "$ROOT/examples-c/demo_print.c" "$ROOT/examples-c/common.c" \
   -L "$LIBDIR" -Wl,-rpath,"$LIBDIR" -lwxnet
 
 # The server stops when its stdin (this pipe, written by fd 3 only) reaches EOF.

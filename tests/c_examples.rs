@@ -1,4 +1,6 @@
-//! Runs the C examples (`examples-c/*.c`, except the demo) through
+//! Runs the C examples (`examples-c/*.c`, except the demo and the helpers
+//! `common.c` and `demo_print.c`: request_callback, request_poll, abort,
+//! free_in_flight, transfer (upload/download), socket_chat) through
 //! `scripts/c-examples.sh`: it builds `libwxnet.so` and `wxnet-testserver` with
 //! cargo (nested, so the library the examples link is the current source, not
 //! whatever `cargo test` left behind), compiles every example with
@@ -33,6 +35,22 @@ fn find_cc() -> Option<String> {
     None
 }
 
+/// The example programs: every `examples-c/*.c` but the demo and the helpers.
+fn example_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read examples-c/")
+        .filter_map(|entry| {
+            let path = entry.expect("examples-c/ entry").path();
+            let stem = path.file_stem()?.to_str()?.to_owned();
+            let is_c = path.extension().is_some_and(|e| e == "c");
+            (is_c && !matches!(stem.as_str(), "common" | "demo" | "demo_print")).then_some(stem)
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 6, "examples-c/ holds the examples: {names:?}");
+    names
+}
+
 #[test]
 fn c_examples_pass() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -62,5 +80,19 @@ fn c_examples_pass() {
         summary.ends_with(" passed, 0 failed"),
         "unexpected summary {summary:?}\n{stdout}"
     );
+    // Every example ran, in both modes: a new file in examples-c/ can't be skipped silently.
+    for name in example_names(&root.join("examples-c")) {
+        for mode in ["tls", "plain"] {
+            assert!(
+                stdout.contains(&format!("=== {name} ({mode})")),
+                "{name} was not run in {mode} mode\n{stdout}"
+            );
+        }
+        assert_eq!(
+            stdout.matches(&format!("\n{name}: ok\n")).count(),
+            2,
+            "{name} did not pass in both modes\n{stdout}"
+        );
+    }
     println!("{stdout}");
 }

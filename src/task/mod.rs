@@ -15,9 +15,14 @@ use crate::event::{res, Event, EventKind, UserData};
 
 pub use table::{lookup, Lookup, TaskTable};
 
+/// Undoes a task's side effects (a download's `.part` file). Runs before the
+/// terminal event is queued, so a host that sees FAIL sees no leftovers.
+pub type Cleanup = Box<dyn FnOnce() + Send>;
+
 struct TaskState {
     finished: bool,
     abort: Option<tokio::task::AbortHandle>,
+    cleanup: Option<Cleanup>,
 }
 
 /// The shared state of one started task.
@@ -45,9 +50,18 @@ impl TaskShared {
         true
     }
 
-    /// Emits the terminal event if none was emitted yet, and unregisters the
-    /// task. Returns false (and emits nothing) if the task had already ended.
+    /// Emits the terminal event if none was emitted yet (after running the
+    /// task's cleanup), and unregisters the task. Returns false (and emits
+    /// nothing) if the task had already ended.
     pub fn finish(&self, kind: EventKind, json: String, data: Option<Bytes>) -> bool {
+        self.finish_with(|| Ok((kind, json, data)))
+    }
+
+    /// Like [`finish`](Self::finish), but `commit` runs inside the same
+    /// critical section, so it happens only if the task has not ended (and an
+    /// abort cannot slip in between). On `Ok` the cleanup is discarded (the
+    /// side effects are now the result); on `Err` it runs and the task FAILs.
+    pub fn finish_with(&self, commit: impl FnOnce() -> Result<(EventKind, String, Option<Bytes>), WxError>) -> bool {
         {
             let mut st = self.state.lock().expect("task state lock poisoned");
             if st.finished {
@@ -55,10 +69,36 @@ impl TaskShared {
             }
             st.finished = true;
             st.abort = None;
+            let cleanup = st.cleanup.take();
+            let (kind, json, data) = match commit() {
+                Ok(event) => {
+                    if event.0 == EventKind::Fail {
+                        cleanup.into_iter().for_each(|c| c());
+                    }
+                    event
+                }
+                Err(e) => {
+                    cleanup.into_iter().for_each(|c| c());
+                    (EventKind::Fail, res::fail_json(self.api, &e), None)
+                }
+            };
             self.dispatcher
                 .send(Event::new(self.id, kind, json, data, self.user_data));
         }
         self.table.remove(self.id);
+        true
+    }
+
+    /// Registers the cleanup of a side effect just made. If the task already
+    /// ended, runs it at once and returns false (the caller should stop).
+    pub fn set_cleanup(&self, cleanup: Cleanup) -> bool {
+        let mut st = self.state.lock().expect("task state lock poisoned");
+        if st.finished {
+            drop(st);
+            cleanup();
+            return false;
+        }
+        st.cleanup = Some(cleanup);
         true
     }
 

@@ -94,6 +94,7 @@ impl TaskTable {
             state: Mutex::new(TaskState {
                 finished: false,
                 abort: None,
+                cleanup: None,
             }),
             ext: std::sync::OnceLock::new(),
         });

@@ -123,7 +123,7 @@ async fn fetch(
                 .map_err(|e| save_error(&e.to_string()))?
         }
     };
-    let mut part = PartFile::create(&real).await?;
+    let mut part = PartFile::create(&real, task)?;
     // Progress counts decoded bytes against Content-Length only when the
     // body is not encoded (else the total is unknown).
     let mut throttle = Throttle::new(if encoding.is_none() { announced } else { None });
@@ -140,7 +140,7 @@ async fn fetch(
             task.emit(EventKind::Progress, progress_json(pct, written, throttle.total()), None);
         }
     }
-    part.commit(&real).await?;
+    part.flush().await?;
     task.emit(
         EventKind::Progress,
         progress_json(100, written, throttle.total().max(written)),
@@ -161,7 +161,12 @@ async fn fetch(
         "profile".into(),
         serde_json::to_value(&profile).expect("profile serializes"),
     );
-    task.finish(EventKind::Success, res::to_json(&json), None);
+    // The rename happens only if the task is still alive, atomically with
+    // its SUCCESS: an abort either wins (no file) or comes too late.
+    task.finish_with(|| {
+        part.commit(&real)?;
+        Ok((EventKind::Success, res::to_json(&json), None))
+    });
     Ok(())
 }
 
@@ -186,40 +191,52 @@ fn extension_of(path: &str) -> Option<String> {
         .then(|| format!(".{}", ext.to_ascii_lowercase()))
 }
 
-/// The `.part` file being written; removed on drop unless committed, so an
-/// abort (the future is dropped), a timeout or any error leaves nothing.
+/// The `.part` file being written. It is created synchronously inside the
+/// task's future (so an abort cannot leave a creation running behind it), and
+/// its removal is registered as the task's cleanup, which runs before any
+/// FAIL is queued (abort, timeout, background, app free, errors). Dropping it
+/// uncommitted removes it too.
 struct PartFile {
     path: PathBuf,
     file: Option<tokio::fs::File>,
 }
 
 impl PartFile {
-    async fn create(dest: &Path) -> Result<PartFile, WxError> {
+    fn create(dest: &Path, task: &TaskShared) -> Result<PartFile, WxError> {
         let mut name = dest.file_name().expect("destinations have a file name").to_owned();
         name.push(format!(".{}.part", crate::sandbox::random_hex(4)));
         let path = dest.with_file_name(name);
-        let file = tokio::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
-            .await
             .map_err(|e| save_error(&e.to_string()))?;
-        Ok(PartFile { path, file: Some(file) })
+        let doomed = path.clone();
+        if !task.set_cleanup(Box::new(move || {
+            let _ = std::fs::remove_file(&doomed);
+        })) {
+            return Err(WxError::abort(crate::errors::Api::DownloadFile));
+        }
+        Ok(PartFile {
+            path,
+            file: Some(tokio::fs::File::from_std(file)),
+        })
     }
 
     async fn write(&mut self, chunk: &[u8]) -> Result<(), WxError> {
-        let file = self.file.as_mut().expect("open until commit");
+        let file = self.file.as_mut().expect("open until flushed");
         file.write_all(chunk).await.map_err(|e| save_error(&e.to_string()))
     }
 
-    /// Flushes, closes and renames onto the destination.
-    async fn commit(mut self, dest: &Path) -> Result<(), WxError> {
-        let mut file = self.file.take().expect("open until commit");
-        file.flush().await.map_err(|e| save_error(&e.to_string()))?;
-        drop(file);
-        tokio::fs::rename(&self.path, dest)
-            .await
-            .map_err(|e| save_error(&e.to_string()))?;
+    /// Waits until every byte is written, and closes the file.
+    async fn flush(&mut self) -> Result<(), WxError> {
+        let mut file = self.file.take().expect("open until flushed");
+        file.flush().await.map_err(|e| save_error(&e.to_string()))
+    }
+
+    /// Renames onto the destination (called inside the task's critical section).
+    fn commit(&mut self, dest: &Path) -> Result<(), WxError> {
+        std::fs::rename(&self.path, dest).map_err(|e| save_error(&e.to_string()))?;
         self.path = PathBuf::new();
         Ok(())
     }
