@@ -33,6 +33,8 @@ pub struct AppCore {
     pub config: AppConfig,
     pub referer: HeaderValue,
     pub http: HttpClients,
+    /// The HTTP cache in `cacheDir` (`enableCache`); `None` without cacheDir.
+    pub cache: Option<Arc<crate::cache::HttpCache>>,
     pub sandbox: crate::sandbox::Sandbox,
     /// request + uploadFile + downloadFile in flight; FIFO beyond.
     pub limiter: Arc<Limiter>,
@@ -85,6 +87,15 @@ impl App {
         let referer = HeaderValue::from_str(&policy::referer(&config.app_id, &config.version))
             .map_err(|_| ApiError::new(Status::InvalidConfig, "appId/version: not valid in a Referer header"))?;
         let http = HttpClients::new(&config).map_err(|e| ApiError::new(Status::InvalidConfig, e))?;
+        let cache = match &config.cache_dir {
+            Some(dir) => Some(Arc::new(crate::cache::HttpCache::open(dir).map_err(|e| {
+                ApiError::new(
+                    Status::InvalidConfig,
+                    format!("cacheDir: cannot open the HTTP cache: {e}"),
+                )
+            })?)),
+            None => None,
+        };
         let dispatcher = Dispatcher::start(mode)
             .map_err(|e| ApiError::new(Status::InvalidState, format!("cannot start the dispatcher thread: {e}")))?;
         let tasks = TaskTable::new()?;
@@ -100,6 +111,7 @@ impl App {
                 config,
                 referer,
                 http,
+                cache,
                 sandbox,
                 limiter,
                 dispatcher: Arc::new(dispatcher),
@@ -116,28 +128,37 @@ impl App {
 
     /// wx.request. `body` is the ArrayBuffer `data`, if any.
     pub fn request(&self, options_json: &[u8], body: Option<Bytes>, user_data: UserData) -> Result<u64, ApiError> {
-        let opts = Opts::parse(options_json)?;
-        let task = self.register(Api::Request, user_data)?;
-        let start = self.core.admit();
-        let fut = request::run(self.core.clone(), task.clone(), opts, body, start);
-        spawn_task(&task, fut);
-        Ok(task.id)
+        self.start(Api::Request, options_json, user_data, |core, task, opts, admission| {
+            request::run(core, task, opts, body, admission)
+        })
     }
 
     /// wx.uploadFile.
     pub fn upload_file(&self, options_json: &[u8], user_data: UserData) -> Result<u64, ApiError> {
-        let opts = Opts::parse(options_json)?;
-        let task = self.register(Api::UploadFile, user_data)?;
-        let fut = crate::transfer::upload::run(self.core.clone(), task.clone(), opts, self.core.admit());
-        spawn_task(&task, fut);
-        Ok(task.id)
+        self.start(Api::UploadFile, options_json, user_data, crate::transfer::upload::run)
     }
 
     /// wx.downloadFile.
     pub fn download_file(&self, options_json: &[u8], user_data: UserData) -> Result<u64, ApiError> {
+        self.start(
+            Api::DownloadFile,
+            options_json,
+            user_data,
+            crate::transfer::download::run,
+        )
+    }
+
+    /// The start of a request-like task: parse (misuse is a synchronous
+    /// error), register, take the queue place and background state now, and
+    /// run `work` on the shared runtime.
+    fn start<F, Fut>(&self, api: Api, options_json: &[u8], user_data: UserData, work: F) -> Result<u64, ApiError>
+    where
+        F: FnOnce(Arc<AppCore>, Arc<TaskShared>, Opts, Admission) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let opts = Opts::parse(options_json)?;
-        let task = self.register(Api::DownloadFile, user_data)?;
-        let fut = crate::transfer::download::run(self.core.clone(), task.clone(), opts, self.core.admit());
+        let task = self.register(api, user_data)?;
+        let fut = work(self.core.clone(), task.clone(), opts, self.core.admit());
         spawn_task(&task, fut);
         Ok(task.id)
     }

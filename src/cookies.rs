@@ -57,10 +57,7 @@ impl CookieJar {
             return None;
         }
         matches.sort_by_key(|c| std::cmp::Reverse(String::from(&c.path).len()));
-        let pairs: Vec<String> = matches
-            .iter()
-            .map(|c| format!("{}={}", c.name(), c.value()))
-            .collect();
+        let pairs: Vec<String> = matches.iter().map(|c| format!("{}={}", c.name(), c.value())).collect();
         Some(pairs.join("; "))
     }
 
@@ -121,7 +118,7 @@ mod tests {
         let jar = CookieJar::new();
         set(
             &jar,
-            "https://api.a.test/x/y",
+            "https://api.a.test/",
             &[
                 "host=1",
                 "dom=2; Domain=a.test",

@@ -13,8 +13,10 @@
 //!    │      event/ (res JSON builders, per-app dispatcher thread)
 //!    ▼
 //!  request/ (options, data conversion, redirects, decoding, profile)
-//!    ▼
-//!  net/ (our connector: DNS + resolve pins, TCP, rustls; hyper clients)
+//!    │      cookies (optional per-app jar), cache/ (enableCache, on disk)
+//!    ▼      transport (per hop: cache → HTTP/3 → TCP)
+//!  net/ (our connector: DNS + resolve pins, TCP, rustls; hyper clients;
+//!        h3 + alt_svc over QUIC with feature `quic`)
 //!    ▼
 //!  runtime (one shared tokio runtime, 2 workers)
 //! ```
@@ -25,7 +27,9 @@
 #![deny(unsafe_code)]
 
 pub mod app;
+pub mod cache;
 pub mod config;
+pub mod cookies;
 pub mod errors;
 pub mod event;
 pub mod logging;

@@ -197,10 +197,18 @@ fn abort_timeout_and_app_free_mid_transfer_leave_no_file() {
         603105,
         "downloadFile:fail abort",
     );
-    assert!(dirs.files().is_empty(), "no .part once FAIL is seen: {:?}", dirs.files());
+    assert!(
+        dirs.files().is_empty(),
+        "no .part once FAIL is seen: {:?}",
+        dirs.files()
+    );
     let timed = last(app.download(json!({"url": dl_url("/bytes/30000000?rate_kbps=2000"), "timeout": 300})));
     assert_fail(&timed, 5, "downloadFile:fail timeout");
-    assert!(dirs.files().is_empty(), "no .part once FAIL is seen: {:?}", dirs.files());
+    assert!(
+        dirs.files().is_empty(),
+        "no .part once FAIL is seen: {:?}",
+        dirs.files()
+    );
     let in_flight = app.start_download(json!({"url": dl_url("/bytes/30000000?rate_kbps=2000")}));
     std::thread::sleep(Duration::from_millis(200));
     app.app.close().expect("free");

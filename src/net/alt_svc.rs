@@ -192,7 +192,8 @@ mod tests {
     fn expiry_clear_and_broken() {
         let cache = AltSvcCache::default();
         let t0 = Instant::now();
-        let learn = |v: &'static str, at: Instant| cache.learn("API.example.com.", 443, std::iter::once(v.as_bytes()), at);
+        let learn =
+            |v: &'static str, at: Instant| cache.learn("API.example.com.", 443, std::iter::once(v.as_bytes()), at);
         learn(r#"h3=":8443"; ma=10"#, t0);
         assert_eq!(cache.lookup("api.example.com", 443, t0), Some(alt(None, 8443)));
         assert_eq!(cache.lookup("api.example.com", 8443, t0), None);
@@ -201,7 +202,9 @@ mod tests {
         cache.mark_broken("api.example.com", 443, t0);
         assert_eq!(cache.lookup("api.example.com", 443, t0 + Duration::from_secs(1)), None);
         cache.mark_working("api.example.com", 443);
-        assert!(cache.lookup("api.example.com", 443, t0 + Duration::from_secs(1)).is_some());
+        assert!(cache
+            .lookup("api.example.com", 443, t0 + Duration::from_secs(1))
+            .is_some());
         // A response without Alt-Svc changes nothing; `clear` forgets.
         cache.learn("api.example.com", 443, std::iter::empty(), t0);
         assert!(cache.lookup("api.example.com", 443, t0).is_some());

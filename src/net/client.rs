@@ -1,21 +1,26 @@
-//! The hyper clients of one app: one whose TLS offers only HTTP/1.1 and one
-//! that also offers h2 (`enableHttp2`). Built once per app; they pool and
-//! reuse connections across the app's requests.
+//! The HTTP side of one app: the hyper clients (one whose TLS offers only
+//! HTTP/1.1, one that also offers h2 for `enableHttp2`), the HTTP/3 client
+//! and its Alt-Svc knowledge (feature `quic`), and the optional cookie jar.
+//! Built once per app; connections are pooled and reused across the app's
+//! requests.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
+use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::{tls, Connector};
 use crate::config::AppConfig;
+use crate::cookies::CookieJar;
 
-/// Error type of request bodies (uploads stream from files).
+/// Error type of request and response bodies (uploads stream from files).
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 /// The request body type all of an app's requests use.
 pub type ReqBody = BoxBody<Bytes, BodyError>;
+/// A response body, whatever it came from (HTTP/1.1, h2, h3, the cache).
+pub type RespBody = UnsyncBoxBody<Bytes, BodyError>;
 pub type HttpClient = Client<Connector, ReqBody>;
 
 pub struct HttpClients {
@@ -23,6 +28,38 @@ pub struct HttpClients {
     pub h2: HttpClient,
     /// For WebSockets: TLS offering http/1.1 only.
     pub h1_connector: Connector,
+    /// `cookieJar: true`.
+    pub cookies: Option<CookieJar>,
+    /// Origins that advertised HTTP/3.
+    #[cfg(feature = "quic")]
+    pub alt_svc: std::sync::Arc<super::alt_svc::AltSvcCache>,
+    #[cfg(feature = "quic")]
+    pub h3: super::h3::H3Client,
+}
+
+/// How one exchange may travel: which hyper client, and whether HTTP/3 may
+/// be tried. `Copy`; borrowed from the app.
+#[derive(Clone, Copy)]
+pub struct Route<'a> {
+    pub clients: &'a HttpClients,
+    pub http2: bool,
+    pub quic: bool,
+}
+
+impl<'a> Route<'a> {
+    /// The hyper client for TCP.
+    pub fn tcp(&self) -> &'a HttpClient {
+        if self.http2 {
+            &self.clients.h2
+        } else {
+            &self.clients.h1
+        }
+    }
+
+    /// The same route, with HTTP/3 allowed (`enableQuic`) or not.
+    pub fn with_quic(self, quic: bool) -> Route<'a> {
+        Route { quic, ..self }
+    }
 }
 
 impl HttpClients {
@@ -33,21 +70,34 @@ impl HttpClients {
         let h1_connector = Connector::new(config.resolve.clone(), h1_tls, strict);
         let h2_connector = Connector::new(
             config.resolve.clone(),
-            tls::client_config(verifier, tls::ALPN_H2)?,
+            tls::client_config(verifier.clone(), tls::ALPN_H2)?,
             strict,
         );
+        #[cfg(feature = "quic")]
+        let alt_svc = std::sync::Arc::new(super::alt_svc::AltSvcCache::default());
+        #[cfg(feature = "quic")]
+        let h3 = super::h3::H3Client::new(verifier, config.resolve.clone(), strict, alt_svc.clone())?;
+        #[cfg(not(feature = "quic"))]
+        drop(verifier);
         Ok(HttpClients {
             h1: build(h1_connector.clone()),
             h2: build(h2_connector),
             h1_connector,
+            cookies: config.cookie_jar.then(CookieJar::new),
+            #[cfg(feature = "quic")]
+            alt_svc,
+            #[cfg(feature = "quic")]
+            h3,
         })
     }
 
-    pub fn pick(&self, http2: bool) -> &HttpClient {
-        if http2 {
-            &self.h2
-        } else {
-            &self.h1
+    /// The route of an exchange: HTTP/1.1 only, or h2 allowed; no HTTP/3
+    /// unless [`Route::with_quic`] says so.
+    pub fn pick(&self, http2: bool) -> Route<'_> {
+        Route {
+            clients: self,
+            http2,
+            quic: false,
         }
     }
 }

@@ -58,13 +58,13 @@ pub struct H3Response {
     pub reused: bool,
 }
 
-type SendRequest = h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>;
+type H3Sender = h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>;
 type RecvStream = h3::client::RequestStream<h3_quinn::RecvStream, Bytes>;
 
 /// A live connection.
 #[derive(Clone)]
 struct Pooled {
-    send: SendRequest,
+    send: H3Sender,
     conn: quinn::Connection,
     info: ConnInfo,
 }
@@ -190,7 +190,10 @@ impl H3Client {
 
     fn forget(&self, key: &str, pooled: &Pooled) {
         let mut pool = self.shared.pool.lock().expect("h3 pool lock poisoned");
-        if pool.get(key).is_some_and(|p| p.conn.stable_id() == pooled.conn.stable_id()) {
+        if pool
+            .get(key)
+            .is_some_and(|p| p.conn.stable_id() == pooled.conn.stable_id())
+        {
             pool.remove(key);
         }
     }
@@ -215,12 +218,13 @@ impl H3Client {
                 }
             }
         };
-        match tokio::time::timeout(HEAD_START, attempt.wait_for(Option::is_some)).await {
-            Ok(Ok(result)) => match result.as_ref().expect("waited for Some") {
-                Ok(p) => Ok(p.clone()),
-                Err(e) => Err(H3Error::Unavailable(e.clone())),
-            },
-            Ok(Err(_)) => Err(H3Error::Unavailable("QUIC connect task ended".into())),
+        let waited = tokio::time::timeout(HEAD_START, attempt.wait_for(Option::is_some))
+            .await
+            .map(|r| r.map(|v| v.clone()));
+        match waited {
+            Ok(Ok(Some(Ok(p)))) => Ok(p),
+            Ok(Ok(Some(Err(e)))) => Err(H3Error::Unavailable(e)),
+            Ok(Ok(None)) | Ok(Err(_)) => Err(H3Error::Unavailable("QUIC connect task ended".into())),
             Err(_) => {
                 self.shared
                     .alt_svc
@@ -403,6 +407,7 @@ async fn transfer(pooled: &Pooled, stream: BidiStream, mut body: ReqBody) -> Res
         stream: recv_half,
         info: pooled.info.clone(),
         done: false,
+        reading: false,
     };
     let mut sender = Sender {
         stream: send_half,
@@ -419,11 +424,13 @@ async fn transfer(pooled: &Pooled, stream: BidiStream, mut body: ReqBody) -> Res
     }
     sender.stream.finish().await.map_err(|e| send_failed(&e))?;
     sender.done = true;
+    recv.reading = true;
     let response = recv
         .stream
         .recv_response()
         .await
         .map_err(|e| format!("HTTP/3 response failed: {e}"))?;
+    recv.reading = false;
     let (head, ()) = response.into_parts();
     pooled.info.add_received(header_bytes(&head.headers) + 3);
     Ok(http::Response::from_parts(head, recv.boxed_unsync()))
@@ -450,6 +457,10 @@ struct RecvBody {
     stream: RecvStream,
     info: ConnInfo,
     done: bool,
+    /// A read is in flight: h3-quinn then holds the QUIC stream inside its
+    /// read future and panics on `stop_sending`; dropping the future drops
+    /// the stream, and quinn sends STOP_SENDING itself.
+    reading: bool,
 }
 
 impl Body for RecvBody {
@@ -461,7 +472,9 @@ impl Body for RecvBody {
         if this.done {
             return Poll::Ready(None);
         }
-        match this.stream.poll_recv_data(cx) {
+        let polled = this.stream.poll_recv_data(cx);
+        this.reading = polled.is_pending();
+        match polled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(Some(mut buf))) => {
                 let data = buf.copy_to_bytes(buf.remaining());
@@ -490,7 +503,7 @@ impl Body for RecvBody {
 
 impl Drop for RecvBody {
     fn drop(&mut self) {
-        if !self.done {
+        if !self.done && !self.reading {
             self.stream.stop_sending(Code::H3_REQUEST_CANCELLED);
         }
     }

@@ -19,7 +19,8 @@ pub const ALPN_H2: &[&[u8]] = &[b"h2", b"http/1.1"];
 /// Verifiers already built, by their extra roots (DER). Building one loads
 /// the platform's trust store (on Linux, every file in /etc/ssl/certs: about
 /// 3 ms), so apps with the same `caCertificates` share one.
-static VERIFIERS: LazyLock<Mutex<HashMap<Vec<Vec<u8>>, Arc<dyn ServerCertVerifier>>>> = LazyLock::new(Default::default);
+type VerifierCache = HashMap<Vec<Vec<u8>>, Arc<dyn ServerCertVerifier>>;
+static VERIFIERS: LazyLock<Mutex<VerifierCache>> = LazyLock::new(Default::default);
 
 /// The verifier for an app's config: the platform verifier plus the app's
 /// `caCertificates`, or none at all with `tlsVerify: false`.

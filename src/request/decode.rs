@@ -15,7 +15,7 @@ use crate::errors::{Errno, WxError};
 
 /// The body as a stream of decoded bytes. Unknown encodings pass through.
 pub fn decoded_stream(
-    body: hyper::body::Incoming,
+    body: crate::net::client::RespBody,
     content_encoding: Option<&str>,
 ) -> BoxStream<'static, io::Result<Bytes>> {
     let raw = body

@@ -1,19 +1,21 @@
 //! One HTTP exchange as wx sees it: send, follow redirects (each hop checked
-//! against the domain list, at most 10), and hand back the final response
-//! head, its body, and what the connection knows. Shared by request,
-//! uploadFile and downloadFile.
+//! against the domain list, at most 10; each hop sent by
+//! [`super::transport`]), keep the app's cookie jar (if on) in step, and
+//! hand back the final response head, its body, and what the connection
+//! knows. Shared by request, uploadFile and downloadFile.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{header, HeaderMap, Method, StatusCode, Uri};
+use http::{header, HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 
+use super::transport::{self, HopRequest};
+use crate::cache::HttpCache;
 use crate::errors::{Errno, WxError};
 use crate::event::res::Profile;
-use crate::net::client::{HttpClient, ReqBody};
+use crate::net::client::{ReqBody, RespBody, Route};
 use crate::net::{ConnInfo, ConnectError};
 use crate::policy::{self, DomainKind, Policy};
 use crate::runtime::now_ms;
@@ -42,7 +44,7 @@ impl BodySource {
     }
 
     /// A fresh body that records when its last bytes went out.
-    fn make(&self, end: Arc<AtomicU64>) -> Result<ReqBody, WxError> {
+    pub(crate) fn make(&self, end: Arc<AtomicU64>) -> Result<ReqBody, WxError> {
         let body = match self {
             BodySource::Bytes(bytes) => Full::new(bytes.clone()).map_err(|never| match never {}).boxed(),
             BodySource::Multipart(m) => m.body()?,
@@ -66,26 +68,57 @@ pub struct Exchange {
     pub redirect: Redirect,
 }
 
-/// The connection a response came over, and whether this request reused it.
+/// Where a response came from, for `profile`: the connection and whether
+/// this request reused it, the protocol, or the app's HTTP cache.
 pub struct ConnUse {
     pub info: Option<ConnInfo>,
     pub reused: bool,
+    /// "http1.1", "h2" or "h3" (for a cache hit: the stored fetch's).
+    pub protocol: &'static str,
+    /// Answered by the cache without any network round trip.
+    pub cached: bool,
+}
+
+impl ConnUse {
+    /// A fresh cache hit.
+    pub fn cached(protocol: &'static str) -> ConnUse {
+        ConnUse {
+            info: None,
+            reused: false,
+            protocol,
+            cached: true,
+        }
+    }
 }
 
 /// The final response.
 pub struct Response {
     pub status: StatusCode,
     pub head: http::response::Parts,
-    pub body: Incoming,
+    pub body: RespBody,
     pub conn: ConnUse,
 }
 
 impl Exchange {
     /// Sends, following redirects as configured; fills the request-side
-    /// `profile` fields (redirect*, request*, responseStart).
+    /// `profile` fields (redirect*, request*, responseStart). With the app's
+    /// cookie jar on, each hop sends and stores cookies.
     pub async fn send(
         self,
-        client: &HttpClient,
+        route: Route<'_>,
+        policy: &Policy,
+        kind: DomainKind,
+        profile: &mut Profile,
+    ) -> Result<Response, WxError> {
+        self.send_cached(route, None, policy, kind, profile).await
+    }
+
+    /// [`Exchange::send`] with the app's HTTP cache (`enableCache`) taking
+    /// part in every hop.
+    pub async fn send_cached(
+        self,
+        route: Route<'_>,
+        cache: Option<&HttpCache>,
         policy: &Policy,
         kind: DomainKind,
         profile: &mut Profile,
@@ -98,23 +131,24 @@ impl Exchange {
             redirect,
             ..
         } = self;
+        let jar = route.clients.cookies.as_ref();
         let mut hops = 0;
         loop {
-            let uri: Uri = url
-                .as_str()
-                .parse()
-                .map_err(|e| WxError::new(Errno::InvalidUrl, format!("invalid url: {e}")))?;
-            let request_end = Arc::new(AtomicU64::new(0));
-            let mut req = http::Request::builder()
-                .method(method.clone())
-                .uri(uri)
-                .body(body.make(request_end.clone())?)
-                .map_err(|e| WxError::parameter(e.to_string()))?;
-            *req.headers_mut() = headers.clone();
-            let request_start = now_ms();
-            let resp = client.request(req).await.map_err(classify)?;
-            let response_start = now_ms();
-            let (head, incoming) = resp.into_parts();
+            let mut hop_headers = headers.clone();
+            if let Some(jar) = jar {
+                jar.apply(&url, &mut hop_headers);
+            }
+            let request = HopRequest {
+                url: &url,
+                method: &method,
+                headers: hop_headers,
+                body: &body,
+            };
+            let hop = transport::hop(route, cache, request).await?;
+            if let Some(jar) = jar {
+                jar.store(&url, &hop.head.headers);
+            }
+            let head = hop.head;
             let location = head.headers.get(header::LOCATION).and_then(|v| v.to_str().ok());
             if let (Redirect::Follow, true, Some(location)) = (redirect, is_redirect(head.status), location) {
                 hops += 1;
@@ -122,7 +156,7 @@ impl Exchange {
                     return Err(WxError::new(Errno::MaxRedirect, "reach the max redirect count"));
                 }
                 if profile.redirect_start == 0.0 {
-                    profile.redirect_start = request_start;
+                    profile.redirect_start = hop.request_start;
                 }
                 let next = url
                     .join(location)
@@ -138,27 +172,26 @@ impl Exchange {
                     headers.remove(header::AUTHORIZATION);
                     headers.remove(header::COOKIE);
                 }
-                drop(incoming);
+                drop(hop.body);
                 profile.redirect_end = now_ms();
                 url = next;
                 continue;
             }
-            let info = head.extensions.get::<ConnInfo>().cloned();
-            let reused = info.as_ref().is_some_and(ConnInfo::claim_use);
+            let conn = hop.conn;
             // On a fresh connection the request starts once it is set up.
-            let connected = match (&info, reused) {
+            let connected = match (&conn.info, conn.reused) {
                 (Some(i), false) => i.timings().tls_end.max(i.timings().connect_end),
                 _ => 0.0,
             };
-            profile.request_start = request_start.max(connected);
-            let body_sent = f64::from_bits(request_end.load(Ordering::Relaxed));
+            profile.request_start = hop.request_start.max(connected);
+            let body_sent = f64::from_bits(hop.request_end.load(Ordering::Relaxed));
             profile.request_end = body_sent.max(profile.request_start);
-            profile.response_start = response_start;
+            profile.response_start = hop.response_start.max(profile.request_start);
             return Ok(Response {
                 status: head.status,
                 head,
-                body: incoming,
-                conn: ConnUse { info, reused },
+                body: hop.body,
+                conn,
             });
         }
     }

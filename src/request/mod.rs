@@ -5,6 +5,7 @@ pub mod body;
 pub mod decode;
 pub mod exchange;
 pub mod profile;
+pub mod transport;
 
 use std::sync::Arc;
 
@@ -32,6 +33,10 @@ struct RequestOptions {
     json_data_type: bool,
     arraybuffer: bool,
     chunked: bool,
+    /// `enableQuic`: HTTP/3 when the origin advertised it.
+    quic: bool,
+    /// `enableCache`: the app's HTTP cache takes part.
+    cache: bool,
 }
 
 fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOptions, WxError> {
@@ -89,6 +94,8 @@ fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOpt
         json_data_type: data_type == "json",
         arraybuffer: opts.choice("responseType", &["text", "arraybuffer"], "text")? == "arraybuffer",
         chunked: opts.bool("enableChunked")?,
+        quic: opts.bool("enableQuic")?,
+        cache: opts.bool("enableCache")?,
     })
 }
 
@@ -168,10 +175,11 @@ async fn fetch(
     mut profile: res::Profile,
 ) -> Result<(), WxError> {
     profile.fetch_start = now_ms();
-    let client = app.http.pick(options.exchange.http2);
+    let route = app.http.pick(options.exchange.http2).with_quic(options.quic);
+    let cache = app.cache.as_deref().filter(|_| options.cache);
     let response = options
         .exchange
-        .send(client, &app.config.policy, DomainKind::Request, &mut profile)
+        .send_cached(route, cache, &app.config.policy, DomainKind::Request, &mut profile)
         .await?;
     let status = response.status.as_u16();
     let headers = Headers::from_http(&response.head.headers);

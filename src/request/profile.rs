@@ -1,5 +1,13 @@
 //! The connection-side half of `profile`: DNS/connect/TLS timings of a fresh
 //! connection (or `socketReused`), peer, protocol, bytes and rates.
+//!
+//! A response the HTTP cache served without a network round trip
+//! (`enableCache`, fresh entry) reports no connection: DNS and connect
+//! phases collapse onto `fetchStart`, SSL phases and `rtt` are 0,
+//! `socketReused` is false, `peerIP` is "" and `port` 0, both byte counts
+//! are 0, and `protocol` is the one the entry was fetched with. A host tells
+//! a cache hit by `peerIP == ""` with `receivedBytedCount == 0`. A response
+//! revalidated with a 304 reports the 304's real connection.
 
 use super::exchange::ConnUse;
 use crate::event::res::Profile;
@@ -7,6 +15,14 @@ use crate::event::res::Profile;
 /// Fills the fields that come from the connection, once the body is read
 /// (`responseEnd` must be set).
 pub fn finish(p: &mut Profile, conn: &ConnUse) {
+    if conn.cached {
+        p.domain_look_up_start = p.fetch_start;
+        p.domain_look_up_end = p.fetch_start;
+        p.connect_start = p.fetch_start;
+        p.connect_end = p.fetch_start;
+        p.protocol = conn.protocol;
+        return;
+    }
     let Some(info) = &conn.info else {
         return;
     };
@@ -30,7 +46,7 @@ pub fn finish(p: &mut Profile, conn: &ConnUse) {
     }
     p.peer_ip = info.peer().ip().to_string();
     p.port = info.peer().port();
-    p.protocol = if info.is_h2() { "h2" } else { "http1.1" };
+    p.protocol = conn.protocol;
     let (sent, received) = info.take_bytes();
     p.send_bytes_count = sent;
     p.received_byted_count = received;

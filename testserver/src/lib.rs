@@ -43,7 +43,17 @@
 //! | `/close` | no response: the connection is dropped (HTTP/1.1) or the stream reset (HTTP/2) |
 //! | `/hang` | never answers |
 //! | `/large-header` | a 64 KiB `x-large-header` value (an HTTP/2 client needs a max header list size above hyper's 16 KiB default to accept it) |
+//! | `/cache/{max-age,etag,last-modified,no-store,vary}[/tag]` | caching headers and a serial number in the body: see `cache_routes.rs` |
+//! | `/cookie/set?c=V&c=W&to=U` | one `Set-Cookie` per `c` (as given), then 302 to `to` if present, else 200 `cookies set` |
 //! | anything else | 404 `not found` |
+//!
+//! # HTTP/3
+//!
+//! With [`ServerOptions::h3`], the same routes are served over HTTP/3 (IETF QUIC) on
+//! [`TestServer::h3_port`] (UDP, 127.0.0.1, same certificate), bridged to the routes over an
+//! in-memory HTTP/1.1 connection: routes see `HTTP/1.1`, except `/alpn`, which answers
+//! `HTTP/3.0` there. Every TCP response then carries `Alt-Svc: h3=":{h3_port}"; ma=60` (or
+//! [`ServerOptions::alt_svc`]).
 //!
 //! # WebSocket routes
 //!
@@ -83,8 +93,11 @@
 //! | `/ws/flood?n=10000` | n (at most 1000000) text messages `0`, `1`, ... `{n-1}` in order, as fast as possible; with `size=S` (at most 65536) each is zero-padded to at least S characters (`size=4`: `0000`, `0001`, ...) |
 
 mod body;
+mod cache_routes;
 mod cert;
 mod content;
+mod cookie_routes;
+mod h3;
 mod query;
 mod routes;
 mod server;
@@ -117,6 +130,13 @@ pub const HOSTNAMES: &[&str] = &[
 pub struct ServerOptions {
     /// DNS names added to the leaf certificate's SANs after [`HOSTNAMES`].
     pub extra_hostnames: Vec<String>,
+    /// Also serve HTTP/3 on a UDP port of 127.0.0.1 ([`TestServer::h3_port`], same routes and
+    /// certificate), and advertise it on every TCP response with
+    /// `Alt-Svc: h3=":{port}"; ma=60`.
+    pub h3: bool,
+    /// An `Alt-Svc` value every TCP response carries instead (e.g. pointing at a closed UDP
+    /// port, to test a client's fallback).
+    pub alt_svc: Option<String>,
 }
 
 /// The digest reported for uploaded files by the `/upload` route: SHA-256 as lowercase hex.

@@ -78,6 +78,8 @@ pub(crate) async fn handle(req: Request<Incoming>, stats: Arc<Stats>) -> Result<
                 "redirect" => redirect_n(arg),
                 "charset" => charset(arg, &query),
                 "bytes" => bytes(arg, &query, version).unwrap_or_else(bad_request),
+                "cache" => crate::cache_routes::handle(req.headers(), arg, &query),
+                "cookie" => crate::cookie_routes::handle(arg, req.uri().query().unwrap_or("")),
                 "ws" => crate::ws::handle(req, arg, &query, stats).unwrap_or_else(not_found),
                 _ => not_found(),
             }

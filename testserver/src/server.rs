@@ -24,6 +24,8 @@ pub(crate) struct Stats {
     connections: AtomicU64,
     hits: Mutex<HashMap<String, u64>>,
     ws_messages: AtomicU64,
+    /// The `Alt-Svc` every TCP response carries ([`ServerOptions::h3`], [`ServerOptions::alt_svc`]).
+    alt_svc: std::sync::OnceLock<http::HeaderValue>,
 }
 
 impl Stats {
@@ -54,6 +56,7 @@ pub struct TestServer {
     https: u16,
     http: u16,
     https_h1: u16,
+    h3: Option<u16>,
     stats: Arc<Stats>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -106,6 +109,19 @@ impl TestServer {
                 runtime.spawn(accept_loop(listener, kind, stats.clone()));
             }
         }
+        let h3 = if opts.h3 {
+            let _guard = runtime.enter();
+            let endpoint = crate::h3::bind(&certs)?;
+            let port = endpoint.local_addr()?.port();
+            runtime.spawn(crate::h3::accept_loop(endpoint, stats.clone()));
+            Some(port)
+        } else {
+            None
+        };
+        if let Some(value) = opts.alt_svc.or(h3.map(crate::h3::alt_svc_for)) {
+            let value = http::HeaderValue::from_str(&value).map_err(crate::other_err)?;
+            let _ = stats.alt_svc.set(value);
+        }
         let (shutdown, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("wxnet-testserver".into())
@@ -119,6 +135,7 @@ impl TestServer {
             https: ports[0],
             http: ports[1],
             https_h1: ports[2],
+            h3,
             stats,
             shutdown: Some(shutdown),
             thread: Some(thread),
@@ -138,6 +155,11 @@ impl TestServer {
     /// TLS port whose ALPN offers only `http/1.1`.
     pub fn https_h1_port(&self) -> u16 {
         self.https_h1
+    }
+
+    /// UDP port of the HTTP/3 listener, when started with [`ServerOptions::h3`].
+    pub fn h3_port(&self) -> Option<u16> {
+        self.h3
     }
 
     /// PEM of this server's CA, the issuer of its leaf certificate.
@@ -215,7 +237,7 @@ async fn accept_loop(listener: TcpListener, kind: Listener, stats: Arc<Stats>) {
 
 /// Which HTTP versions a connection may speak.
 #[derive(Clone, Copy)]
-enum Protocol {
+pub(crate) enum Protocol {
     Auto,
     Http1,
     Http2,
@@ -240,7 +262,7 @@ async fn serve_tcp(tcp: TcpStream, kind: Listener, stats: Arc<Stats>) {
 
 /// Serves HTTP on one connection until it closes. Upgrades are enabled so that a route can
 /// take over the connection (see [`routes`]).
-async fn serve<I>(io: I, protocol: Protocol, stats: Arc<Stats>)
+pub(crate) async fn serve<I>(io: I, protocol: Protocol, stats: Arc<Stats>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -258,7 +280,8 @@ where
     };
     let service = service_fn(move |req| {
         stats.hit(req.uri().path());
-        routes::handle(req, stats.clone())
+        let alt_svc = stats.alt_svc.get().cloned();
+        crate::h3::advertise(routes::handle(req, stats.clone()), alt_svc)
     });
     // Errors here are the client's doing (or /close): nothing to report.
     let _ = builder.serve_connection_with_upgrades(TokioIo::new(io), service).await;
