@@ -99,6 +99,13 @@ pub struct Response {
     pub conn: ConnUse,
 }
 
+impl Response {
+    /// A response header as text (None if absent or not visible ASCII).
+    pub fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.head.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
 impl Exchange {
     /// Sends, following redirects as configured; fills the request-side
     /// `profile` fields (redirect*, request*, responseStart). With the app's

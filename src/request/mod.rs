@@ -182,25 +182,10 @@ async fn fetch(
         .send_cached(route, cache, &app.config.policy, DomainKind::Request, &mut profile)
         .await?;
     let status = response.status.as_u16();
-    let headers = Headers::from_http(&response.head.headers);
-    task.emit(
-        EventKind::HeadersReceived,
-        res::headers_received_json(status, &headers),
-        None,
-    );
+    let headers = emit_headers(task, &response);
 
-    let content_type = response
-        .head
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let encoding = response
-        .head
-        .headers
-        .get(http::header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = response.header(http::header::CONTENT_TYPE).map(str::to_owned);
+    let encoding = response.header(http::header::CONTENT_ENCODING).map(str::to_owned);
     let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
     let raw = if options.chunked {
         while let Some(chunk) = stream.next().await {

@@ -93,31 +93,17 @@ async fn fetch(
     emit_headers(task, &response);
     let limit = app.config.max_download_bytes;
     let announced = response
-        .head
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let encoding = response
-        .head
-        .headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .header(header::CONTENT_LENGTH)
+        .and_then(|v| v.parse::<u64>().ok());
+    let encoding = response.header(header::CONTENT_ENCODING).map(str::to_owned);
     if announced.is_some_and(|n| n > limit) && encoding.is_none() {
         return Err(too_big());
     }
     let (real, vpath) = match dest {
         Destination::User { real, vpath } => (real, vpath),
         Destination::Temp => {
-            let ext = url_ext.unwrap_or_else(|| {
-                let ct = response
-                    .head
-                    .headers
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                ext_for(ct).to_owned()
-            });
+            let ext =
+                url_ext.unwrap_or_else(|| ext_for(response.header(header::CONTENT_TYPE).unwrap_or("")).to_owned());
             app.sandbox
                 .new_temp_file(&ext)
                 .map_err(|e| save_error(&e.to_string()))?

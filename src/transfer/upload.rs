@@ -104,18 +104,8 @@ async fn send(
     task.emit(EventKind::Progress, progress_json(100, total, total), None);
     let status = response.status.as_u16();
     emit_headers(task, &response);
-    let content_type = response
-        .head
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let encoding = response
-        .head
-        .headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = response.header(header::CONTENT_TYPE).map(str::to_owned);
+    let encoding = response.header(header::CONTENT_ENCODING).map(str::to_owned);
     let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
     let body = decode::read_all(&mut stream, app.config.max_download_bytes).await?;
     profile.response_end = now_ms();
