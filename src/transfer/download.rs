@@ -236,3 +236,17 @@ impl Drop for PartFile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::extension_of;
+
+    #[test]
+    fn temp_file_extension_from_the_url_path() {
+        assert_eq!(extension_of("/img/cat.PNG").as_deref(), Some(".png"));
+        assert_eq!(extension_of("/a.tar.gz").as_deref(), Some(".gz"));
+        for none in ["/bytes/100", "/dir.d/file", "/x.", "/x.toolongext", "/x.p%6eg", "/"] {
+            assert_eq!(extension_of(none), None, "{none}");
+        }
+    }
+}
