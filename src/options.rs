@@ -3,6 +3,7 @@
 //! String instead of Number`), and the header rules every API shares.
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::errors::{ApiError, Status, WxError};
@@ -11,6 +12,9 @@ use crate::errors::{ApiError, Status, WxError};
 #[derive(Debug, Clone)]
 pub struct Opts {
     map: Map<String, Value>,
+    /// `data` stays as the host's JSON text: a JSON body can be sent as is
+    /// and a big object is never built into a tree (see `request::body`).
+    data: Option<Box<RawValue>>,
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -35,19 +39,36 @@ impl Opts {
     /// Malformed input (not UTF-8, not JSON, not an object) is API misuse:
     /// `WXNET_E_INVALID_ARGUMENT`, not a wx fail.
     pub fn parse(json: &[u8]) -> Result<Opts, ApiError> {
-        let text = std::str::from_utf8(json)
-            .map_err(|e| ApiError::new(Status::InvalidArgument, format!("options are not UTF-8: {e}")))?;
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => Ok(Opts { map }),
-            Ok(other) => Err(ApiError::new(
-                Status::InvalidArgument,
-                format!("options must be a JSON object, not {}", type_name(&other)),
-            )),
-            Err(e) => Err(ApiError::new(
-                Status::InvalidArgument,
-                format!("options are not valid JSON: {e}"),
-            )),
+        let invalid = |detail: String| ApiError::new(Status::InvalidArgument, detail);
+        let text = std::str::from_utf8(json).map_err(|e| invalid(format!("options are not UTF-8: {e}")))?;
+        let fields: Vec<(std::borrow::Cow<'_, str>, &RawValue)> =
+            match serde_json::from_str::<std::collections::HashMap<std::borrow::Cow<'_, str>, &RawValue>>(text) {
+                Ok(fields) => fields.into_iter().collect(),
+                Err(e) => {
+                    return Err(invalid(match serde_json::from_str::<Value>(text) {
+                        Ok(other) => format!("options must be a JSON object, not {}", type_name(&other)),
+                        Err(_) => format!("options are not valid JSON: {e}"),
+                    }))
+                }
+            };
+        let mut opts = Opts {
+            map: Map::new(),
+            data: None,
+        };
+        for (key, raw) in fields {
+            if key == "data" {
+                opts.data = (raw.get() != "null").then(|| raw.to_owned());
+            } else {
+                let value = serde_json::from_str(raw.get()).map_err(|e| invalid(format!("options.{key}: {e}")))?;
+                opts.map.insert(key.into_owned(), value);
+            }
         }
+        Ok(opts)
+    }
+
+    /// The `data` option as the host's JSON text, if present and not null.
+    pub fn data(&self) -> Option<&RawValue> {
+        self.data.as_deref()
     }
 
     /// The raw value; JSON `null` counts as absent (JavaScript `undefined`).

@@ -2,6 +2,7 @@
 //! string and what goes into the body, by method and content-type.
 
 use bytes::Bytes;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::errors::{Errno, WxError};
@@ -13,7 +14,8 @@ pub enum Data<'a> {
     None,
     /// ArrayBuffer, passed beside the JSON.
     Binary(Bytes),
-    Json(&'a Value),
+    /// The `data` option's JSON text.
+    Json(&'a RawValue),
 }
 
 /// Where the data ends up.
@@ -24,54 +26,46 @@ pub struct Placed {
     pub body: Bytes,
 }
 
+fn invalid(e: serde_json::Error) -> WxError {
+    WxError::new(Errno::InvalidData, format!("invalid request data: {e}"))
+}
+
 /// Applies the conversion rules. `content_type` is the request's (default
-/// `application/json`).
+/// `application/json`). A JSON body (an object, array, number or boolean sent
+/// with any content type but form-urlencoded) is the host's JSON text as is:
+/// no tree is built and nothing is serialized again.
 pub fn place(method: &http::Method, content_type: &str, data: Data<'_>) -> Result<Placed, WxError> {
     let in_query = method == http::Method::GET || method == http::Method::HEAD;
-    let value = match data {
+    let raw = match data {
         Data::None => return Ok(Placed::default()),
-        Data::Binary(bytes) => {
-            return Ok(Placed {
-                query: None,
-                body: bytes,
-            })
-        }
-        Data::Json(v) => v,
+        Data::Binary(body) => return Ok(Placed { query: None, body }),
+        Data::Json(raw) => raw.get(),
     };
     let form = content_type
         .to_ascii_lowercase()
         .contains("application/x-www-form-urlencoded");
-    let placed = match (value, in_query) {
-        (Value::String(s), true) => Placed {
-            query: Some(s.clone()),
-            body: Bytes::new(),
-        },
-        (Value::String(s), false) => Placed {
-            query: None,
-            body: Bytes::from(s.clone().into_bytes()),
-        },
-        (Value::Object(m), true) => Placed {
-            query: Some(query_string(m)),
-            body: Bytes::new(),
-        },
-        (Value::Object(m), false) if form => Placed {
-            query: None,
-            body: Bytes::from(query_string(m).into_bytes()),
-        },
-        (other, true) => Placed {
-            query: Some(js_string(other).into_owned()),
-            body: Bytes::new(),
-        },
-        (other, false) => {
-            let json = serde_json::to_vec(other)
-                .map_err(|e| WxError::new(Errno::InvalidData, format!("invalid request data: {e}")))?;
+    let text = |t: String| {
+        if in_query {
+            Placed {
+                query: Some(t),
+                body: Bytes::new(),
+            }
+        } else {
             Placed {
                 query: None,
-                body: Bytes::from(json),
+                body: Bytes::from(t),
             }
         }
     };
-    Ok(placed)
+    Ok(match raw.as_bytes().first() {
+        Some(b'"') => text(serde_json::from_str::<String>(raw).map_err(invalid)?),
+        Some(b'{') if in_query || form => text(query_string(&serde_json::from_str(raw).map_err(invalid)?)),
+        _ if in_query => text(js_string(&serde_json::from_str(raw).map_err(invalid)?).into_owned()),
+        _ => Placed {
+            query: None,
+            body: Bytes::copy_from_slice(raw.as_bytes()),
+        },
+    })
 }
 
 /// `encodeURIComponent(k)=encodeURIComponent(v)&…` in the object's order;
@@ -121,8 +115,8 @@ mod tests {
     use super::*;
     use http::Method;
 
-    fn json(s: &str) -> Value {
-        serde_json::from_str(s).expect("json")
+    fn json(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_owned()).expect("json")
     }
 
     #[test]
@@ -161,6 +155,28 @@ mod tests {
             bin
         );
         assert_eq!(place(&Method::POST, "", Data::None).expect("ok"), Placed::default());
+    }
+
+    #[test]
+    fn javascript_key_order_is_kept_and_json_bodies_go_as_is() {
+        let obj = json(r#"{"z":1,"a":{"y":2,"b":3}}"#);
+        let get = place(&Method::GET, "application/json", Data::Json(&obj)).expect("ok");
+        assert_eq!(get.query.as_deref(), Some("z=1&a=%7B%22y%22%3A2%2C%22b%22%3A3%7D"));
+        let spaced = json(r#"{ "z": 1, "a": [true, null] }"#);
+        let post = place(&Method::POST, "application/json", Data::Json(&spaced)).expect("ok");
+        assert_eq!(post.body, Bytes::from(r#"{ "z": 1, "a": [true, null] }"#));
+        let number = json("42");
+        assert_eq!(
+            place(&Method::GET, "", Data::Json(&number))
+                .expect("ok")
+                .query
+                .as_deref(),
+            Some("42")
+        );
+        assert_eq!(
+            place(&Method::PUT, "", Data::Json(&number)).expect("ok").body,
+            Bytes::from("42")
+        );
     }
 
     #[test]

@@ -66,9 +66,9 @@ fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOpt
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let data = match (binary, opts.get("data")) {
+    let data = match (binary, opts.data()) {
         (Some(bytes), _) => Data::Binary(bytes),
-        (None, Some(v)) => Data::Json(v),
+        (None, Some(raw)) => Data::Json(raw),
         (None, None) => Data::None,
     };
     let placed = body::place(&method, &content_type, data)?;
