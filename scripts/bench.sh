@@ -83,26 +83,12 @@ CFLAGS=(-std=c11 -O2 -Wall -Wextra -Werror -pthread)
 "$CC" "${CFLAGS[@]}" $(curl-config --cflags) -o "$OUT/curl_bench" bench/curl_bench.c $(curl-config --libs)
 echo "built $OUT/wxnet_bench and $OUT/curl_bench (gcc -O2)"
 
-# ---- the test server (stops when fd 3, its stdin, closes) ----
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/wxnet-bench.XXXXXX")"
-exec 3> >(exec "$SERVER_BIN" --ca-file "$TMP/ca.pem" --port-file "$TMP/server.json" \
-  >"$TMP/server.out" 2>"$TMP/server.log")
-SERVER_PID=$!
-cleanup() {
-  exec 3>&- || true
-  kill "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-for _ in $(seq 1 200); do
-  [ -s "$TMP/server.json" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; echo "bench.sh: the test server exited" >&2; exit 1; }
-  sleep 0.05
-done
-line="$(head -n 1 "$TMP/server.json" 2>/dev/null || true)"
-PORT="$(sed -n 's/.*"https":\([0-9]*\).*/\1/p' <<<"$line")"
-CA="$(sed -n 's/.*"ca":"\([^"]*\)".*/\1/p' <<<"$line")"
-[ -n "$PORT" ] && [ -n "$CA" ] || { echo "bench.sh: no port line from the test server" >&2; exit 1; }
+# ---- the test server (stops with this script) ----
+# shellcheck source=scripts/lib/test-server.sh
+source "$ROOT/scripts/lib/test-server.sh"
+start_test_server "$SERVER_BIN" bench.sh
+PORT="$WXNET_TEST_HTTPS_PORT"
+CA="$WXNET_TEST_CA"
 echo "test server: https port $PORT (ALPN h2 + http/1.1), ca $CA"
 # What a curl container that trusts the system roots plus the app's CA would load.
 SYSTEM_BUNDLE=/etc/ssl/certs/ca-certificates.crt

@@ -65,29 +65,9 @@ for src in "$ROOT"/examples-c/*.c; do
 done
 echo "compiled ${examples[*]} into $OUT"
 
-# The server stops when its stdin reaches EOF: fd 3 is the only writer of that pipe, so
-# the server goes away with this script however it ends; the trap also kills it.
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/wxnet-c-examples.XXXXXX")"
-exec 3> >(exec "$SERVER_BIN" --ca-file "$TMP/ca.pem" --port-file "$TMP/server.json" \
-  >"$TMP/server.out" 2>"$TMP/server.log")
-SERVER_PID=$!
-cleanup() {
-  exec 3>&- || true
-  kill "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-for _ in $(seq 1 200); do
-  [ -s "$TMP/server.json" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; echo "c-examples.sh: the test server exited" >&2; exit 1; }
-  sleep 0.05
-done
-line="$(head -n 1 "$TMP/server.json" 2>/dev/null || true)"
-[ -n "$line" ] || { echo "c-examples.sh: no port line from the test server" >&2; exit 1; }
-WXNET_TEST_HTTPS_PORT="$(sed -n 's/.*"https":\([0-9]*\).*/\1/p' <<<"$line")"
-WXNET_TEST_HTTP_PORT="$(sed -n 's/.*"http":\([0-9]*\).*/\1/p' <<<"$line")"
-WXNET_TEST_CA="$(sed -n 's/.*"ca":"\([^"]*\)".*/\1/p' <<<"$line")"
-export WXNET_TEST_HTTPS_PORT WXNET_TEST_HTTP_PORT WXNET_TEST_CA
+# shellcheck source=scripts/lib/test-server.sh
+source "$ROOT/scripts/lib/test-server.sh"
+start_test_server "$SERVER_BIN" c-examples.sh
 echo "test server: https $WXNET_TEST_HTTPS_PORT, http $WXNET_TEST_HTTP_PORT, ca $WXNET_TEST_CA"
 
 passed=0

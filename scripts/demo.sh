@@ -39,21 +39,9 @@ mkdir -p "$OUT"
   -o "$OUT/demo-$profile" "$ROOT/examples-c/demo.c" "$ROOT/examples-c/demo_print.c" "$ROOT/examples-c/common.c" \
   -L "$LIBDIR" -Wl,-rpath,"$LIBDIR" -lwxnet
 
-# The server stops when its stdin (this pipe, written by fd 3 only) reaches EOF.
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/wxnet-demo.XXXXXX")"
-exec 3> >(exec "$LIBDIR/wxnet-testserver" --ca-file "$TMP/ca.pem" --port-file "$TMP/server.json" \
-  >/dev/null 2>"$TMP/server.log")
-SERVER_PID=$!
-trap 'exec 3>&- || true; kill "$SERVER_PID" 2>/dev/null || true; rm -rf "$TMP"' EXIT
-for _ in $(seq 1 200); do
-  [ -s "$TMP/server.json" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; exit 1; }
-  sleep 0.05
-done
-line="$(head -n 1 "$TMP/server.json")"
-export WXNET_TEST_HTTPS_PORT="$(sed -n 's/.*"https":\([0-9]*\).*/\1/p' <<<"$line")"
-export WXNET_TEST_HTTP_PORT="$(sed -n 's/.*"http":\([0-9]*\).*/\1/p' <<<"$line")"
-export WXNET_TEST_CA="$TMP/ca.pem"
+# shellcheck source=scripts/lib/test-server.sh
+source "$ROOT/scripts/lib/test-server.sh"
+start_test_server "$LIBDIR/wxnet-testserver" demo.sh
 if [ "$plain" = 1 ]; then
   export WXNET_TEST_PLAIN=1
   echo "local test server: http://127.0.0.1:$WXNET_TEST_HTTP_PORT"
