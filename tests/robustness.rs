@@ -153,15 +153,16 @@ fn accepted_sandbox_paths_always_stay_inside() {
         let seed = rng.pick(&seeds);
         let input = rng.mutate(seed.as_bytes(), alphabet);
         let vpath = String::from_utf8_lossy(&input);
-        for result in [sandbox.existing_file(&vpath), sandbox.user_file_for_write(&vpath)] {
-            if let Ok(path) = result {
-                accepted += 1;
-                assert!(
-                    path.starts_with(&real_tmp) || path.starts_with(&real_usr),
-                    "{vpath:?} escaped to {}",
-                    path.display()
-                );
-            }
+        for path in [sandbox.existing_file(&vpath), sandbox.user_file_for_write(&vpath)]
+            .into_iter()
+            .flatten()
+        {
+            accepted += 1;
+            assert!(
+                path.starts_with(&real_tmp) || path.starts_with(&real_usr),
+                "{vpath:?} escaped to {}",
+                path.display()
+            );
         }
     }
     assert!(accepted > 100, "the mutations also produced valid paths: {accepted}");
