@@ -96,9 +96,11 @@ impl App {
             })?)),
             None => None,
         };
-        let dispatcher = Dispatcher::start(mode)
-            .map_err(|e| ApiError::new(Status::InvalidState, format!("cannot start the dispatcher thread: {e}")))?;
         let tasks = TaskTable::new()?;
+        let dispatcher = Dispatcher::start(mode, tasks.serial()).map_err(|e| {
+            tasks.unregister();
+            ApiError::new(Status::InvalidState, format!("cannot start the dispatcher thread: {e}"))
+        })?;
         let limiter = Limiter::new(config.max_concurrent_requests);
         let sandbox = crate::sandbox::Sandbox::new(config.temp_dir.clone(), config.user_data_dir.clone());
         log::info!(
@@ -248,6 +250,9 @@ impl App {
                 "wxnet_app_free was called from inside this app's own callback",
             ));
         }
+        // From another app's callback: refuse if that would close a cycle of
+        // callbacks each waiting for the next app's dispatcher.
+        let _waiting = FreeWait::enter(self.core.tasks.serial())?;
         for task in self.core.tasks.close() {
             task.abort();
         }
@@ -255,6 +260,43 @@ impl App {
         self.core.dispatcher.shutdown();
         log::info!("app freed");
         Ok(())
+    }
+}
+
+/// Which app's callback is waiting, inside `wxnet_app_free`, for which other
+/// app's dispatcher: waiter serial -> freed serial.
+static FREE_WAITS: std::sync::LazyLock<Mutex<std::collections::HashMap<u64, u64>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// A dispatcher thread's wait inside `close` (removed on drop).
+struct FreeWait(Option<u64>);
+
+impl FreeWait {
+    fn enter(freed: u64) -> Result<FreeWait, ApiError> {
+        let Some(me) = crate::event::dispatch::dispatching_app() else {
+            return Ok(FreeWait(None));
+        };
+        let mut waits = FREE_WAITS.lock().expect("free-wait lock poisoned");
+        let mut next = Some(freed);
+        while let Some(app) = next {
+            if app == me {
+                return Err(ApiError::new(
+                    Status::WouldDeadlock,
+                    "wxnet_app_free from a callback whose app is itself being freed from the freed app's callback",
+                ));
+            }
+            next = waits.get(&app).copied();
+        }
+        waits.insert(me, freed);
+        Ok(FreeWait(Some(me)))
+    }
+}
+
+impl Drop for FreeWait {
+    fn drop(&mut self) {
+        if let Some(me) = self.0 {
+            FREE_WAITS.lock().expect("free-wait lock poisoned").remove(&me);
+        }
     }
 }
 
@@ -329,9 +371,12 @@ mod tests {
     fn a_panic_inside_a_task_ends_it_with_fail_600000() {
         let (tx, rx) = std::sync::mpsc::channel();
         let dispatcher = Arc::new(
-            Dispatcher::start(Mode::Callback(Box::new(move |ev| {
-                let _ = tx.send((ev.kind, ev.json().to_owned()));
-            })))
+            Dispatcher::start(
+                Mode::Callback(Box::new(move |ev| {
+                    let _ = tx.send((ev.kind, ev.json().to_owned()));
+                })),
+                0,
+            )
             .expect("thread"),
         );
         let table = TaskTable::new().expect("table");

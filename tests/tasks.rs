@@ -254,3 +254,44 @@ fn free_wakes_a_thread_blocked_in_poll() {
     let result = poller.join().expect("poller thread");
     assert_eq!(result.expect_err("woken by free").status, Status::Closed);
 }
+
+#[test]
+fn two_apps_freeing_each_other_from_their_callbacks_do_not_deadlock() {
+    // A's callback frees B while B's callback frees A: one of the two frees
+    // must refuse (WouldDeadlock) instead of both waiting forever.
+    let slots: Arc<Mutex<Vec<Option<Arc<App>>>>> = Arc::new(Mutex::new(vec![None, None]));
+    let (tx, rx) = mpsc::channel::<Result<(), Status>>();
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let make = |me: usize| {
+        let (slots, tx, barrier) = (slots.clone(), tx.clone(), barrier.clone());
+        let handler = move |ev: &wxnet::Event| {
+            if ev.kind != EventKind::HeadersReceived {
+                return;
+            }
+            let other = slots.lock().expect("slots")[1 - me].clone().expect("other app");
+            barrier.wait();
+            let _ = tx.send(other.close().map_err(|e| e.status));
+        };
+        let cfg = config(json!({})).to_string();
+        Arc::new(App::new(cfg.as_bytes(), Mode::Callback(Box::new(handler))).expect("app"))
+    };
+    let apps = [make(0), make(1)];
+    for (i, app) in apps.iter().enumerate() {
+        slots.lock().expect("slots")[i] = Some(app.clone());
+    }
+    for app in &apps {
+        app.request(json!({"url": url("/json")}).to_string().as_bytes(), None, UserData(0))
+            .expect("start");
+    }
+    let mut results: Vec<_> = (0..2).map(|_| rx.recv_timeout(WAIT).expect("no deadlock")).collect();
+    results.sort_by_key(|r| r.is_ok());
+    assert_eq!(
+        results,
+        [Err(Status::WouldDeadlock), Ok(())],
+        "one refuses, the other frees"
+    );
+    slots.lock().expect("slots").clear();
+    for app in &apps {
+        let _ = app.close();
+    }
+}

@@ -72,24 +72,16 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn start(mode: Mode) -> std::io::Result<Dispatcher> {
+    /// Starts the dispatcher thread of the app with this serial.
+    pub fn start(mode: Mode, app_serial: u64) -> std::io::Result<Dispatcher> {
         let (tx, rx) = mpsc::channel::<Msg>();
         let poll = matches!(mode, Mode::Poll).then(|| std::sync::Arc::new(PollQueue::default()));
         let queue = poll.clone();
         let thread = std::thread::Builder::new()
             .name("wxnet-dispatch".into())
-            .spawn(move || match mode {
-                Mode::Callback(mut handler) => {
-                    while let Some(Msg::Event(ev)) = recv_spinning(&rx) {
-                        handler(&ev);
-                    }
-                }
-                Mode::Poll => {
-                    let queue = queue.expect("poll mode has a queue");
-                    while let Some(Msg::Event(ev)) = recv_spinning(&rx) {
-                        queue.push(ev);
-                    }
-                }
+            .spawn(move || {
+                DISPATCHING.with(|d| d.set(Some(app_serial)));
+                run(mode, rx, queue)
             })?;
         Ok(Dispatcher {
             thread_id: thread.thread().id(),
@@ -155,6 +147,33 @@ impl Dispatcher {
         *queue.wakeup.lock().expect("wakeup lock poisoned") = wakeup;
         Ok(())
     }
+}
+
+/// The dispatcher thread's loop.
+fn run(mode: Mode, rx: mpsc::Receiver<Msg>, queue: Option<std::sync::Arc<PollQueue>>) {
+    match mode {
+        Mode::Callback(mut handler) => {
+            while let Some(Msg::Event(ev)) = recv_spinning(&rx) {
+                handler(&ev);
+            }
+        }
+        Mode::Poll => {
+            let queue = queue.expect("poll mode has a queue");
+            while let Some(Msg::Event(ev)) = recv_spinning(&rx) {
+                queue.push(ev);
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// On a dispatcher thread: the serial of the app it delivers for.
+    static DISPATCHING: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// The serial of the app whose dispatcher thread the caller runs on, if any.
+pub fn dispatching_app() -> Option<u64> {
+    DISPATCHING.with(|d| d.get())
 }
 
 impl PollQueue {

@@ -72,7 +72,8 @@ pub unsafe extern "C" fn wxnet_app_new(
 /// aborted tasks are delivered before it returns (callback mode) or dropped
 /// (poll mode). Later calls with its task ids give `WXNET_E_UNKNOWN_TASK`.
 /// From inside this app's own callback: `WXNET_E_WOULD_DEADLOCK` (nothing
-/// freed). NULL: `WXNET_E_NULL_ARGUMENT`.
+/// freed); likewise from another app's callback when that app is itself
+/// being freed from a callback of this one (a cycle that would wait forever). NULL: `WXNET_E_NULL_ARGUMENT`.
 ///
 /// # Safety
 /// `app` must be a live pointer from `wxnet_app_new`; it is invalid after
