@@ -32,8 +32,16 @@ pub fn decoded_stream(
 }
 
 /// Reads a whole (decoded) body, failing once it passes `limit` bytes.
-pub async fn read_all(stream: &mut BoxStream<'static, io::Result<Bytes>>, limit: u64) -> Result<Bytes, WxError> {
-    let mut collected = bytes::BytesMut::new();
+/// `announced` (Content-Length) sizes the buffer up front, up to 8 MiB, so a
+/// server that lies about its length cannot make us reserve much.
+pub async fn read_all(
+    stream: &mut BoxStream<'static, io::Result<Bytes>>,
+    limit: u64,
+    announced: Option<u64>,
+) -> Result<Bytes, WxError> {
+    const MAX_RESERVE: u64 = 8 * 1024 * 1024;
+    let reserve = announced.unwrap_or(0).min(limit).min(MAX_RESERVE) as usize;
+    let mut collected = bytes::BytesMut::with_capacity(reserve);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(read_error)?;
         if (collected.len() + chunk.len()) as u64 > limit {

@@ -104,6 +104,11 @@ impl Response {
     pub fn header(&self, name: header::HeaderName) -> Option<&str> {
         self.head.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The announced Content-Length, if any (a claim, not a promise).
+    pub fn content_length(&self) -> Option<u64> {
+        self.header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok())
+    }
 }
 
 impl Exchange {

@@ -186,6 +186,7 @@ async fn fetch(
 
     let content_type = response.header(http::header::CONTENT_TYPE).map(str::to_owned);
     let encoding = response.header(http::header::CONTENT_ENCODING).map(str::to_owned);
+    let announced = response.content_length();
     let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
     let raw = if options.chunked {
         while let Some(chunk) = stream.next().await {
@@ -197,7 +198,7 @@ async fn fetch(
         }
         Bytes::new()
     } else {
-        decode::read_all(&mut stream, app.config.max_download_bytes).await?
+        decode::read_all(&mut stream, app.config.max_download_bytes, announced).await?
     };
     profile.response_end = now_ms();
     profile::finish(&mut profile, &response.conn);

@@ -106,8 +106,9 @@ async fn send(
     emit_headers(task, &response);
     let content_type = response.header(header::CONTENT_TYPE).map(str::to_owned);
     let encoding = response.header(header::CONTENT_ENCODING).map(str::to_owned);
+    let announced = response.content_length();
     let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
-    let body = decode::read_all(&mut stream, app.config.max_download_bytes).await?;
+    let body = decode::read_all(&mut stream, app.config.max_download_bytes, announced).await?;
     profile.response_end = now_ms();
     profile::finish(&mut profile, &response.conn);
     let text = decode::to_utf8(body, content_type.as_deref())?;
