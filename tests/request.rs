@@ -429,3 +429,26 @@ fn malformed_options_are_synchronous_errors_without_events() {
         assert_eq!(err.status, wxnet::Status::InvalidArgument);
     }
 }
+
+#[test]
+fn this_devices_own_lan_address_is_refused_even_with_allow_lan() {
+    let lan = |ip: &std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(v4) => v4.is_private(),
+        std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
+    };
+    let own: Vec<std::net::IpAddr> = if_addrs::get_if_addrs()
+        .expect("interfaces")
+        .into_iter()
+        .map(|i| i.ip())
+        .filter(|ip| lan(ip))
+        .collect();
+    let Some(ip) = own.first() else {
+        eprintln!("no LAN address on this machine's interfaces: nothing to check here");
+        return;
+    };
+    let host = if ip.is_ipv6() { format!("[{ip}]") } else { ip.to_string() };
+    let app = TestApp::new(json!({"allowLan": true}));
+    let got = app.terminal(json!({"url": format!("https://{host}:{}/json", SERVER.https_port())}));
+    assert_fail(&got, 600002, "request:fail url not in domain list");
+    assert!(got.json["errMsg"].as_str().expect("errMsg").contains("this device"), "{got:?}");
+}

@@ -25,6 +25,8 @@ pub enum ConnectError {
     Connect(String),
     Tls(String),
     BadUri(String),
+    /// Under urlCheck, the target is this device (policy, not network).
+    ThisDevice(String),
 }
 
 impl fmt::Display for ConnectError {
@@ -34,6 +36,7 @@ impl fmt::Display for ConnectError {
             ConnectError::Connect(e) => write!(f, "connect failed: {e}"),
             ConnectError::Tls(e) => write!(f, "TLS handshake failed: {e}"),
             ConnectError::BadUri(e) => write!(f, "invalid url: {e}"),
+            ConnectError::ThisDevice(e) => write!(f, "url not in domain list: {e} is an address of this device"),
         }
     }
 }
@@ -101,30 +104,72 @@ impl Connector {
             return Ok(vec![*addr]);
         }
         let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let refuse = self.shared.refuse_local_answers;
         if let Ok(ip) = bare.parse::<IpAddr>() {
+            if refuse && is_this_device(ip) {
+                return Err(ConnectError::ThisDevice(ip.to_string()));
+            }
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
+        let answers: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
             .await
             .map_err(|e| ConnectError::Dns(e.to_string()))?
-            .filter(|a| !(self.shared.refuse_local_answers && is_local(a.ip())))
             .collect();
-        if addrs.is_empty() {
-            return Err(ConnectError::Dns(
-                "no usable address (answers pointing at this device are refused)".into(),
-            ));
+        let usable: Vec<SocketAddr> = answers
+            .iter()
+            .copied()
+            .filter(|a| !(refuse && is_this_device(a.ip())))
+            .collect();
+        match (usable.is_empty(), answers.first()) {
+            (false, _) => Ok(usable),
+            (true, Some(a)) => Err(ConnectError::ThisDevice(format!(
+                "{bare} resolves to {}, which",
+                a.ip()
+            ))),
+            (true, None) => Err(ConnectError::Dns("no addresses".into())),
         }
-        Ok(addrs)
     }
 }
 
 /// Loopback or unspecified, including IPv4-mapped IPv6 forms.
 pub fn is_local(ip: IpAddr) -> bool {
-    let ip = match ip {
+    let ip = canonical(ip);
+    ip.is_loopback() || ip.is_unspecified()
+}
+
+/// This device: loopback, unspecified, or one of its interface addresses
+/// (spec section 5: never a request target, whatever `allowLan` says).
+pub fn is_this_device(ip: IpAddr) -> bool {
+    is_local(ip) || own_addresses().contains(&canonical(ip))
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,
-    };
-    ip.is_loopback() || ip.is_unspecified()
+    }
+}
+
+/// The interface addresses, re-read at most every few seconds (networks change).
+fn own_addresses() -> Arc<Vec<IpAddr>> {
+    const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+    type Snapshot = Option<(std::time::Instant, Arc<Vec<IpAddr>>)>;
+    static CACHE: std::sync::Mutex<Snapshot> = std::sync::Mutex::new(None);
+    let mut cache = CACHE.lock().expect("own-address cache lock poisoned");
+    if let Some((at, addrs)) = cache.as_ref() {
+        if at.elapsed() < FRESH_FOR {
+            return addrs.clone();
+        }
+    }
+    let addrs: Arc<Vec<IpAddr>> = Arc::new(
+        if_addrs::get_if_addrs()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| canonical(i.ip()))
+            .collect(),
+    );
+    *cache = Some((std::time::Instant::now(), addrs.clone()));
+    addrs
 }
 
 /// Tries each address in turn; the first that connects wins.
@@ -172,7 +217,7 @@ impl tower_service::Service<Uri> for Connector {
 
 #[cfg(test)]
 mod tests {
-    use super::is_local;
+    use super::{is_local, is_this_device};
 
     #[test]
     fn local_answers() {
@@ -182,5 +227,9 @@ mod tests {
         for ip in ["10.0.0.1", "192.168.1.1", "8.8.8.8", "fe80::1", "::ffff:8.8.8.8"] {
             assert!(!is_local(ip.parse().expect("ip")), "{ip}");
         }
+        for iface in if_addrs::get_if_addrs().expect("interfaces") {
+            assert!(is_this_device(iface.ip()), "{} is this device", iface.ip());
+        }
+        assert!(!is_this_device("8.8.8.8".parse().expect("ip")));
     }
 }

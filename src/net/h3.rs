@@ -259,14 +259,17 @@ impl H3Client {
                 return Ok(SocketAddr::new(addr.ip(), target.alt.port));
             }
         }
+        let refuse = self.shared.refuse_local_answers;
         if let Ok(ip) = host.parse::<IpAddr>() {
+            if refuse && connector::is_this_device(ip) {
+                return Err(format!("{ip} is an address of this device"));
+            }
             return Ok(SocketAddr::new(ip, target.alt.port));
         }
-        let refuse = self.shared.refuse_local_answers;
         tokio::net::lookup_host((host, target.alt.port))
             .await
             .map_err(|e| format!("DNS lookup failed: {e}"))?
-            .find(|a| !(refuse && connector::is_local(a.ip())))
+            .find(|a| !(refuse && connector::is_this_device(a.ip())))
             .ok_or_else(|| "DNS lookup failed: no usable address".to_owned())
     }
 

@@ -230,7 +230,10 @@ pub fn classify(e: hyper_util::client::legacy::Error) -> WxError {
     let mut chain = Vec::new();
     while let Some(s) = source {
         if let Some(c) = s.downcast_ref::<ConnectError>() {
-            return WxError::network(c.to_string());
+            return match c {
+                ConnectError::ThisDevice(_) => WxError::new(Errno::NotInDomainList, c.to_string()),
+                _ => WxError::network(c.to_string()),
+            };
         }
         chain.push(s.to_string());
         source = s.source();
