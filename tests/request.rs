@@ -446,9 +446,16 @@ fn this_devices_own_lan_address_is_refused_even_with_allow_lan() {
         eprintln!("no LAN address on this machine's interfaces: nothing to check here");
         return;
     };
-    let host = if ip.is_ipv6() { format!("[{ip}]") } else { ip.to_string() };
+    let host = if ip.is_ipv6() {
+        format!("[{ip}]")
+    } else {
+        ip.to_string()
+    };
     let app = TestApp::new(json!({"allowLan": true}));
     let got = app.terminal(json!({"url": format!("https://{host}:{}/json", SERVER.https_port())}));
     assert_fail(&got, 600002, "request:fail url not in domain list");
-    assert!(got.json["errMsg"].as_str().expect("errMsg").contains("this device"), "{got:?}");
+    assert!(
+        got.json["errMsg"].as_str().expect("errMsg").contains("this device"),
+        "{got:?}"
+    );
 }
