@@ -28,7 +28,7 @@ sealed class Task(val api: Api, private val listener: EventListener?) {
     private val terminal = CompletableDeferred<Event>()
 
     /** Whether the terminal event was delivered. */
-    val isDone: Boolean get() = terminal.isCompleted
+    open val isDone: Boolean get() = terminal.isCompleted
 
     /**
      * Aborts the task: it ends with FAIL `…:fail abort` (a socket closes with 1000) unless it
@@ -109,9 +109,17 @@ class SocketTask internal constructor(listener: EventListener?) : Task(Api.CONNE
 
     override fun isTerminal(e: Event) = e is Event.Fail || e is Event.SocketClose
 
+    /** Set before the flow ends, so a collector that saw the end sees [isDone]. */
+    @Volatile private var ended = false
+
+    override val isDone: Boolean get() = ended || super.isDone
+
     override fun onEvent(e: Event) {
         channel?.trySend(e)
-        if (isTerminal(e)) channel?.close()
+        if (isTerminal(e)) {
+            ended = true
+            channel?.close()
+        }
     }
 
     /** Sends a text frame. Not open: [WxnetException] with [Status.INVALID_STATE]. */
