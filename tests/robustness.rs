@@ -14,20 +14,11 @@ use wxnet::request::body::{place, Data};
 use wxnet::request::decode::to_utf8;
 use wxnet::sandbox::Sandbox;
 
-struct Rng(u64);
+mod support;
+use support::Rng;
 
+/// Input generators on top of the harness's [`Rng`].
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }

@@ -35,20 +35,6 @@ impl Ledger {
     }
 }
 
-/// xorshift64*: deterministic, dependency-free randomness for the test.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 #[test]
 fn thousands_of_requests_random_aborts_and_a_free_mid_flight() {
     const APPS: usize = 4;
@@ -90,7 +76,7 @@ fn thousands_of_requests_random_aborts_and_a_free_mid_flight() {
                         Err(e) => assert_eq!(e.status, wxnet::Status::Closed, "only a freed app refuses: {e}"),
                     }
                     if rng.below(3) == 0 && !mine.is_empty() {
-                        let victim = mine[rng.below(mine.len() as u64) as usize];
+                        let victim = mine[rng.below(mine.len())];
                         let _ = wxnet::task_abort(victim);
                     }
                     if i == 3 && n == PER_APP / 2 {

@@ -355,3 +355,21 @@ pub fn assert_socket_lifecycle(events: &[Got]) {
         "{events:?}"
     );
 }
+
+/// xorshift64*: deterministic, dependency-free randomness for the tests (a
+/// fixed seed makes a failure reproduce).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
