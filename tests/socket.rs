@@ -316,11 +316,21 @@ fn fragmented_messages_are_reassembled_and_pings_answered() {
         "fragment-0|fragment-1|fragment-2|fragment-3|fragment-4"
     );
     let ping = app.open_socket(json!({"url": ws_url("/ws/ping")}));
-    std::thread::sleep(Duration::from_millis(350));
-    send_text(ping, "pongs?");
-    let events = app.wait_until(ping, |e| !messages(e).is_empty());
-    let pongs: u64 = messages(&events)[0].text().parse().expect("count");
-    assert!(pongs >= 2, "pongs answered: {pongs}");
+    // The server pings every 100 ms and answers "pongs?" with how many
+    // Pongs it got: ask until it has at least two.
+    let mut asked = 0;
+    wait_for_condition(
+        "two pongs answered",
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+        || {
+            send_text(ping, "pongs?");
+            asked += 1;
+            let events = app.wait_until(ping, |e| messages(e).len() >= asked);
+            let pongs: u64 = messages(&events)[asked - 1].text().parse().expect("count");
+            pongs >= 2
+        },
+    );
 }
 
 #[test]
