@@ -43,18 +43,47 @@ impl BodySource {
         BodySource::Bytes(Bytes::new())
     }
 
-    /// A fresh body that records when its last bytes went out.
+    /// A fresh body that records when its last bytes went out. Its size is
+    /// known (so HTTP/1.1 sends `Content-Length`, never chunked): a byte
+    /// body's exactly, a multipart body's as it computes it.
     pub(crate) fn make(&self, end: Arc<AtomicU64>) -> Result<ReqBody, WxError> {
         let body = match self {
             BodySource::Bytes(bytes) => Full::new(bytes.clone()).map_err(|never| match never {}).boxed(),
             BodySource::Multipart(m) => m.body()?,
         };
-        Ok(body
-            .map_frame(move |frame| {
-                end.store(now_ms().to_bits(), Ordering::Relaxed);
-                frame
-            })
-            .boxed())
+        Ok(TimedBody { inner: body, end }.boxed())
+    }
+}
+
+/// A request body that records when each frame went out and, unlike
+/// `map_frame`, passes on its inner body's size hint (hyper derives
+/// `Content-Length` from it).
+struct TimedBody {
+    inner: ReqBody,
+    end: Arc<AtomicU64>,
+}
+
+impl http_body::Body for TimedBody {
+    type Data = Bytes;
+    type Error = crate::net::client::BodyError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Ok(_))) = &polled {
+            self.end.store(now_ms().to_bits(), Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -229,6 +258,11 @@ pub fn classify(e: hyper_util::client::legacy::Error) -> WxError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     let mut chain = Vec::new();
     while let Some(s) = source {
+        if s.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse_too_large)
+        {
+            return header_too_large();
+        }
         if let Some(c) = s.downcast_ref::<ConnectError>() {
             return match c {
                 ConnectError::ThisDevice(_) => WxError::new(Errno::NotInDomainList, c.to_string()),
@@ -239,4 +273,13 @@ pub fn classify(e: hyper_util::client::legacy::Error) -> WxError {
         source = s.source();
     }
     WxError::network(format!("network error: {}", chain.join(": ")))
+}
+
+/// The failure of a response whose header section is over
+/// [`crate::net::limits::MAX_RESPONSE_HEADER_BYTES`] (any protocol).
+pub fn header_too_large() -> WxError {
+    WxError::network(format!(
+        "response header section exceeds {} bytes",
+        crate::net::limits::MAX_RESPONSE_HEADER_BYTES
+    ))
 }
