@@ -9,12 +9,13 @@ use std::sync::Arc;
 use http::{HeaderMap, Method, Uri};
 use http_body_util::{BodyExt, Full};
 
-use super::exchange::{classify, BodySource, ConnUse};
+use super::body::BodySource;
+use super::profile::ConnUse;
 use crate::cache::{HttpCache, Lookup};
 use crate::errors::{Errno, WxError};
 use crate::net::client::{RespBody, Route};
 use crate::net::limits::MAX_RESPONSE_HEADER_BYTES;
-use crate::net::ConnInfo;
+use crate::net::{ConnInfo, ConnectError};
 use crate::runtime::now_ms;
 
 /// A hop's response and what `profile` needs to know about it.
@@ -77,7 +78,7 @@ pub async fn hop(route: Route<'_>, cache: Option<&HttpCache>, req: HopRequest<'_
 
     let mut hop = network(route, req.url, &parts, send_headers, req.body).await?;
     if header_section_size(&hop.head.headers) > MAX_RESPONSE_HEADER_BYTES {
-        return Err(super::exchange::header_too_large());
+        return Err(header_too_large());
     }
     #[cfg(feature = "quic")]
     learn_alt_svc(route, req.url, &hop.head.headers);
@@ -204,6 +205,29 @@ async fn network(
     })
 }
 
+/// hyper's errors -> a wx network failure whose reason names the layer
+/// (DNS, connect, TLS) when the connector failed.
+pub fn classify(e: hyper_util::client::legacy::Error) -> WxError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    let mut chain = Vec::new();
+    while let Some(s) = source {
+        if s.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse_too_large)
+        {
+            return header_too_large();
+        }
+        if let Some(c) = s.downcast_ref::<ConnectError>() {
+            return match c {
+                ConnectError::ThisDevice(_) => WxError::new(Errno::NotInDomainList, c.to_string()),
+                _ => WxError::network(c.to_string()),
+            };
+        }
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    WxError::network(format!("network error: {}", chain.join(": ")))
+}
+
 /// Where HTTP/3 would go for this URL, if the route allows it and the
 /// origin advertised it.
 #[cfg(feature = "quic")]
@@ -237,4 +261,12 @@ fn learn_alt_svc(route: Route<'_>, url: &url::Url, headers: &HeaderMap) {
         headers.get_all(http::header::ALT_SVC).iter().map(|v| v.as_bytes()),
         std::time::Instant::now(),
     );
+}
+
+/// The failure of a response whose header section is over
+/// [`MAX_RESPONSE_HEADER_BYTES`] (any protocol).
+pub fn header_too_large() -> WxError {
+    WxError::network(format!(
+        "response header section exceeds {MAX_RESPONSE_HEADER_BYTES} bytes"
+    ))
 }
