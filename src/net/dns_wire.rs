@@ -181,18 +181,15 @@ pub(crate) fn decode_answer(msg: &[u8], name: &str, qtype: u16) -> Result<Answer
             continue;
         }
         match (rtype, rdata.len()) {
+            (TYPE_A, 4) | (TYPE_AAAA, 16) if rtype != qtype => {}
             (TYPE_A, 4) => {
-                if qtype == TYPE_A {
-                    let ip = Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3]);
-                    records.push((owner, IpAddr::V4(ip), ttl));
-                }
+                let ip = Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3]);
+                records.push((owner, IpAddr::V4(ip), ttl));
             }
             (TYPE_AAAA, 16) => {
-                if qtype == TYPE_AAAA {
-                    let mut b = [0u8; 16];
-                    b.copy_from_slice(rdata);
-                    records.push((owner, IpAddr::V6(Ipv6Addr::from(b)), ttl));
-                }
+                let mut b = [0u8; 16];
+                b.copy_from_slice(rdata);
+                records.push((owner, IpAddr::V6(Ipv6Addr::from(b)), ttl));
             }
             (TYPE_A, _) | (TYPE_AAAA, _) => return Err(bad("address record of the wrong length")),
             (TYPE_CNAME, _) => {
