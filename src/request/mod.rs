@@ -33,6 +33,30 @@ struct RequestOptions {
     quic: bool,
     /// `enableCache`: the app's HTTP cache takes part.
     cache: bool,
+    /// `enableHttpDNS`: the `httpDNSServiceId` (listed in the app config's
+    /// `httpDns`) and `httpDNSTimeout`.
+    http_dns: Option<(String, std::time::Duration)>,
+}
+
+/// `enableHttpDNS`, `httpDNSServiceId`, `httpDNSTimeout`: the service id
+/// must be one the app config's `httpDns` lists.
+fn http_dns_option(app: &AppCore, opts: &Opts) -> Result<Option<(String, std::time::Duration)>, WxError> {
+    let timeout = opts
+        .millis("httpDNSTimeout")?
+        .filter(|ms| *ms > 0)
+        .map_or(crate::net::doh::DEFAULT_TIMEOUT, std::time::Duration::from_millis);
+    let service = opts.str("httpDNSServiceId")?;
+    if !opts.bool("enableHttpDNS")? {
+        return Ok(None);
+    }
+    let id = service
+        .ok_or_else(|| WxError::parameter("parameter.httpDNSServiceId should be String instead of Undefined"))?;
+    if !app.http.http_dns.contains_key(id) {
+        return Err(WxError::parameter(format!(
+            "parameter.httpDNSServiceId {id:?} is not a service id of the app config's httpDns"
+        )));
+    }
+    Ok(Some((id.to_owned(), timeout)))
 }
 
 fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOptions, WxError> {
@@ -93,6 +117,7 @@ fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOpt
         chunked: opts.bool("enableChunked")?,
         quic: opts.bool("enableQuic")?,
         cache: opts.bool("enableCache")?,
+        http_dns: http_dns_option(app, opts)?,
     })
 }
 
@@ -130,7 +155,15 @@ async fn fetch(
     mut profile: res::Profile,
 ) -> Result<(), WxError> {
     profile.fetch_start = now_ms();
-    let route = app.http.pick(options.exchange.http2).with_quic(options.quic);
+    let http_dns = options
+        .http_dns
+        .as_ref()
+        .and_then(|(id, timeout)| app.http.http_dns(id, *timeout));
+    let route = app
+        .http
+        .pick(options.exchange.http2)
+        .with_quic(options.quic)
+        .with_http_dns(http_dns);
     let cache = app.cache.as_deref().filter(|_| options.cache);
     let response = options
         .exchange
