@@ -20,7 +20,7 @@ fn set_url(host: &str, cookies: &[&str], to: Option<&str>) -> String {
 
 fn enc(s: &str) -> String {
     let mut out = String::new();
-    wxnet::request::body::encode_uri_component(s, &mut out);
+    wxnet::testing::encode_uri_component(s, &mut out);
     out
 }
 

@@ -7,12 +7,7 @@
 use std::path::PathBuf;
 
 use serde_json::json;
-use wxnet::config::AppConfig;
-use wxnet::http::decode::to_utf8;
-use wxnet::options::Opts;
-use wxnet::policy::{check_url, AllowedDomain, DomainKind, Policy};
-use wxnet::request::body::{place, Data};
-use wxnet::sandbox::Sandbox;
+use wxnet::testing::{check_url, place, to_utf8, AllowedDomain, AppConfig, Data, DomainKind, Opts, Policy, Sandbox};
 
 mod support;
 use support::Rng;

@@ -172,10 +172,10 @@ fn close_codes_and_reasons_are_validated() {
         (5000, ""),
         (1000, &"x".repeat(124)[..]),
     ] {
-        let err = wxnet::socket::validate_close(code, reason.as_bytes()).expect_err("invalid");
+        let err = wxnet::testing::validate_close(code, reason.as_bytes()).expect_err("invalid");
         assert_eq!(err.status, Status::InvalidArgument);
     }
-    let (code, reason) = wxnet::socket::validate_close(4321, "custom".as_bytes()).expect("valid");
+    let (code, reason) = wxnet::testing::validate_close(4321, "custom".as_bytes()).expect("valid");
     socket.close(code, &reason).expect("close");
     socket.close(1000, "").expect("a second close is a no-op");
     let events = app.closed(id);
@@ -336,7 +336,7 @@ fn fragmented_messages_are_reassembled_and_pings_answered() {
 #[test]
 fn an_oversized_message_closes_with_1009() {
     let app = TestApp::new(json!({}));
-    let size = wxnet::socket::MAX_MESSAGE_BYTES + 1;
+    let size = wxnet::testing::MAX_MESSAGE_BYTES + 1;
     let id = app.open_socket(json!({"url": ws_url(&format!("/ws/big?size={size}"))}));
     let events = app.closed(id);
     assert_socket_lifecycle(&events);

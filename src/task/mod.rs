@@ -166,6 +166,7 @@ impl TaskShared {
         }
     }
 
+    #[cfg(test)]
     pub fn is_finished(&self) -> bool {
         self.state.lock().expect("task state lock poisoned").finished
     }
