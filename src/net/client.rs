@@ -13,13 +13,13 @@ use std::time::Duration;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+use super::connector::CachedAnswers;
 use super::doh::DohResolver;
 use super::{tls, Connector};
 use crate::config::AppConfig;
 use crate::cookies::CookieJar;
 
-pub use super::body::{BodyError, ReqBody, RespBody};
-pub type HttpClient = Client<Connector, ReqBody>;
+pub use super::body::{BodyError, HttpClient, ReqBody, RespBody};
 
 pub struct HttpClients {
     pub h1: HttpClient,
@@ -118,7 +118,7 @@ impl HttpClients {
                     config.resolve.clone(),
                     tls::client_config(verifier.clone(), alpn)?,
                     strict,
-                    Some(resolver.clone()),
+                    Some(resolver.clone() as Arc<dyn CachedAnswers>),
                 )))
             };
             let clients = HttpDnsClients {

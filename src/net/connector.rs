@@ -1,5 +1,5 @@
 //! DNS (app `resolve` pins first, then HTTPDNS answers if the client has a
-//! [`DohResolver`], then the system resolver), TCP (nodelay), then TLS with
+//! `DohResolver` (`net/doh.rs`), then the system resolver), TCP (nodelay), then TLS with
 //! ALPN. Used by hyper as a `tower_service::Service<Uri>` and directly by
 //! the WebSocket client.
 //!
@@ -30,7 +30,6 @@ use rustls::ClientConfig;
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 
-use super::doh::DohResolver;
 use super::{Conn, ConnInfo, ConnectTimings, MaybeTls};
 use crate::runtime::now_ms;
 
@@ -63,11 +62,17 @@ impl fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
+/// Answers a resolver already holds (HTTPDNS: `net/doh.rs`), used before
+/// the system resolver.
+pub(crate) trait CachedAnswers: Send + Sync {
+    fn cached(&self, host: &str) -> Option<Vec<std::net::IpAddr>>;
+}
+
 struct Shared {
     resolve: HashMap<String, Vec<SocketAddr>>,
     /// HTTPDNS (`enableHttpDNS`): its cached answers come before the system
     /// resolver.
-    doh: Option<Arc<DohResolver>>,
+    doh: Option<Arc<dyn CachedAnswers>>,
     tls: Arc<ClientConfig>,
     /// With urlCheck on, DNS answers pointing at this device (loopback,
     /// unspecified) are refused, so a listed domain cannot be turned into a
@@ -88,12 +93,12 @@ impl Connector {
     }
 
     /// A connector that uses `doh`'s cached answers before the system
-    /// resolver (see [`DohResolver::prefetch`]).
+    /// resolver (see `DohResolver::prefetch` in `net/doh.rs`).
     pub(crate) fn with_doh(
         resolve: HashMap<String, Vec<SocketAddr>>,
         tls: Arc<ClientConfig>,
         refuse_local_answers: bool,
-        doh: Option<Arc<DohResolver>>,
+        doh: Option<Arc<dyn CachedAnswers>>,
     ) -> Self {
         Connector {
             shared: Arc::new(Shared {

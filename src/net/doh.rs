@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 
-use super::client::HttpClient;
+use super::body::HttpClient;
+use super::connector::CachedAnswers;
 use super::dns_wire::{self, TYPE_A, TYPE_AAAA};
 
 /// Answers are cached at most this long, whatever their TTL.
@@ -195,6 +196,12 @@ fn base64url(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+impl CachedAnswers for DohResolver {
+    fn cached(&self, host: &str) -> Option<Vec<IpAddr>> {
+        DohResolver::cached(self, host)
+    }
 }
 
 #[cfg(test)]
