@@ -74,7 +74,7 @@ impl HttpClients {
             strict,
         );
         #[cfg(feature = "quic")]
-        let alt_svc = std::sync::Arc::new(super::alt_svc::AltSvcCache::default());
+        let alt_svc = std::sync::Arc::new(super::alt_svc::AltSvcCache::new(config.policy.clone()));
         #[cfg(feature = "quic")]
         let h3 = super::h3::H3Client::new(verifier, config.resolve.clone(), strict, alt_svc.clone())?;
         #[cfg(not(feature = "quic"))]

@@ -11,6 +11,7 @@ pub mod conn_info;
 pub mod connector;
 #[cfg(feature = "quic")]
 pub mod h3;
+pub mod limits;
 pub mod stream;
 pub mod tls;
 
