@@ -81,7 +81,7 @@ fn no_secret_reaches_the_log_callback_at_trace_level() {
         assert_success(&got);
         assert!(got.text().contains(&format!("{MARK}-body")), "the body went out");
     }
-    let set = format!("/cookie/set?c=sid%3D{MARK}-setcookie");
+    let set = format!("/cookie/set?c=sid%3D{MARK}-setcookie%3B%20Path%3D%2F");
     assert_success(&app.terminal(json!({"url": url(&set)})));
     let back = app.terminal(json!({"url": url("/echo")}));
     assert!(back.text().contains(&format!("{MARK}-setcookie")), "the jar sent it back");
