@@ -37,10 +37,24 @@ pub fn options(json: &[u8]) {
         return;
     };
     let referer = HeaderValue::from_static("https://servicewechat.com/wx0/1/page-frame.html");
-    for key in ["url", "method", "filePath", "name", "dataType", "responseType", "redirect"] {
+    for key in [
+        "url",
+        "method",
+        "filePath",
+        "name",
+        "dataType",
+        "responseType",
+        "redirect",
+    ] {
         let _ = opts.str(key);
     }
-    for key in ["enableHttp2", "enableQuic", "enableCache", "enableChunked", "tcpNoDelay"] {
+    for key in [
+        "enableHttp2",
+        "enableQuic",
+        "enableCache",
+        "enableChunked",
+        "tcpNoDelay",
+    ] {
         let _ = opts.bool(key);
     }
     let _ = opts.millis("timeout");
@@ -48,7 +62,10 @@ pub fn options(json: &[u8]) {
     let _ = opts.object("formData");
     if let Ok(header) = opts.object("header") {
         if let Ok(headers) = header_map(header, &referer) {
-            assert!(headers.contains_key(http::header::REFERER), "the fixed Referer is always set");
+            assert!(
+                headers.contains_key(http::header::REFERER),
+                "the fixed Referer is always set"
+            );
         }
     }
     if let Some(raw) = opts.data() {
@@ -70,7 +87,12 @@ pub fn options(json: &[u8]) {
     }
     if let Ok(Some(url)) = opts.str("url") {
         let open = Policy::default();
-        for kind in [DomainKind::Request, DomainKind::UploadFile, DomainKind::DownloadFile, DomainKind::Socket] {
+        for kind in [
+            DomainKind::Request,
+            DomainKind::UploadFile,
+            DomainKind::DownloadFile,
+            DomainKind::Socket,
+        ] {
             let _ = policy::check_url(&open, kind, url);
         }
     }
@@ -106,12 +128,17 @@ pub fn url_policy(data: &[u8]) {
             scheme == "https" || scheme == "wss",
             "accepted a {scheme}:// URL under urlCheck: {url:?}"
         );
-        assert!(parsed.username().is_empty() && parsed.password().is_none(), "userinfo accepted: {url:?}");
+        assert!(
+            parsed.username().is_empty() && parsed.password().is_none(),
+            "userinfo accepted: {url:?}"
+        );
         let host = match parsed.host() {
             Some(url::Host::Domain(d)) => d.trim_end_matches('.').to_owned(),
             other => panic!("accepted a non-domain host {other:?} without allowLan: {url:?}"),
         };
-        let port = parsed.port_or_known_default().expect("https and wss have a default port");
+        let port = parsed
+            .port_or_known_default()
+            .expect("https and wss have a default port");
         assert!(
             listed
                 .iter()
@@ -165,7 +192,10 @@ pub fn sandbox_paths(data: &[u8]) {
     let (tmp, usr, sandbox) = fuzz_sandbox();
     let root = usr.parent().expect("usr has a parent");
     if let Ok(path) = sandbox.existing_file(vpath) {
-        assert!(path.starts_with(tmp) || path.starts_with(usr), "{vpath:?} read {path:?}");
+        assert!(
+            path.starts_with(tmp) || path.starts_with(usr),
+            "{vpath:?} read {path:?}"
+        );
     }
     if let Ok(path) = sandbox.user_file_for_write(vpath) {
         assert!(path.starts_with(usr), "{vpath:?} would write {path:?}");

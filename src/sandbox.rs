@@ -182,7 +182,9 @@ fn enter_or_create_dir(dir: &Path) -> Result<(), SandboxError> {
         if meta.file_type().is_symlink() {
             Err(SandboxError::Invalid("a directory on its path is a symlink".into()))
         } else if !meta.is_dir() {
-            Err(SandboxError::Invalid("a directory on its path is not a directory".into()))
+            Err(SandboxError::Invalid(
+                "a directory on its path is not a directory".into(),
+            ))
         } else {
             Ok(())
         }

@@ -151,11 +151,19 @@ mod http3 {
     fn an_alt_svc_alternative_on_an_unlisted_host_is_ignored() {
         let unlisted = origin(format!("h3=\"alt.wxnet.test:{}\"; ma=60", h3_port()));
         let plain = app(&unlisted, json!({}));
-        assert_eq!(second_protocol(&plain), "http1.1", "alt.wxnet.test is not in the domain list");
+        assert_eq!(
+            second_protocol(&plain),
+            "http1.1",
+            "alt.wxnet.test is not in the domain list"
+        );
 
         let ip = origin(format!("h3=\"127.0.0.1:{}\"; ma=60", h3_port()));
         let lan = app(&ip, json!({"allowLan": true}));
-        assert_eq!(second_protocol(&lan), "http1.1", "loopback is never a target, allowLan or not");
+        assert_eq!(
+            second_protocol(&lan),
+            "http1.1",
+            "loopback is never a target, allowLan or not"
+        );
 
         // The same alternative is used once its host is listed (the policy,
         // not the mere presence of another host, decides).

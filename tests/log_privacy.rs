@@ -84,7 +84,10 @@ fn no_secret_reaches_the_log_callback_at_trace_level() {
     let set = format!("/cookie/set?c=sid%3D{MARK}-setcookie%3B%20Path%3D%2F");
     assert_success(&app.terminal(json!({"url": url(&set)})));
     let back = app.terminal(json!({"url": url("/echo")}));
-    assert!(back.text().contains(&format!("{MARK}-setcookie")), "the jar sent it back");
+    assert!(
+        back.text().contains(&format!("{MARK}-setcookie")),
+        "the jar sent it back"
+    );
     let redirect = format!("/redirect-to?url=%2Fecho%3Fr%3D{MARK}-location");
     assert_success(&app.terminal(json!({"url": url(&redirect), "header": headers})));
     // A failing request (its error text must not carry the query either).
@@ -136,10 +139,7 @@ fn no_secret_reaches_the_log_callback_at_trace_level() {
     app.closed(id);
     drop(app);
 
-    assert_eq!(
-        wxnet_set_log_callback(None, std::ptr::null_mut(), 0),
-        WXNET_OK
-    );
+    assert_eq!(wxnet_set_log_callback(None, std::ptr::null_mut(), 0), WXNET_OK);
     let records = std::mem::take(&mut *RECORDS.lock().expect("records"));
     let leaks: Vec<&(i32, String)> = records.iter().filter(|(_, m)| m.contains(MARK)).collect();
     assert!(leaks.is_empty(), "{} records carry a secret: {leaks:#?}", leaks.len());
@@ -191,7 +191,11 @@ fn the_callback_may_replace_itself_from_inside() {
         log::warn!(target: "wxnet::test", "first");
         log::warn!(target: "wxnet::test", "second");
     });
-    assert_eq!(calls.load(Ordering::SeqCst), 2, "both records arrived, the second at the new callback");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "both records arrived, the second at the new callback"
+    );
 
     // Many threads at once, each replacing the callback from inside it.
     let threads: Vec<_> = (0..4)
@@ -211,10 +215,7 @@ fn the_callback_may_replace_itself_from_inside() {
             t.join().expect("logging thread");
         }
     });
-    assert_eq!(
-        wxnet_set_log_callback(None, std::ptr::null_mut(), 0),
-        WXNET_OK
-    );
+    assert_eq!(wxnet_set_log_callback(None, std::ptr::null_mut(), 0), WXNET_OK);
 }
 
 /// Counts calls in progress and calls made, to check that a replaced
@@ -276,7 +277,11 @@ fn a_replaced_callback_is_never_running_after_the_replacement_returns() {
         assert!(Instant::now() < deadline, "the loggers reached the second callback");
         std::thread::yield_now();
     }
-    assert_eq!(first.calls.load(Ordering::SeqCst), after, "the old callback was called again");
+    assert_eq!(
+        first.calls.load(Ordering::SeqCst),
+        after,
+        "the old callback was called again"
+    );
     stop.store(1, Ordering::SeqCst);
     for t in loggers {
         t.join().expect("logger");

@@ -239,7 +239,10 @@ mod tests {
             parse(r#"h3="alt.example.com:443""#, &|_| true),
             Parsed::H3(alt(Some("alt.example.com"), 443), DEFAULT_MAX_AGE)
         );
-        assert_eq!(parse(r#"quic=":443"; ma=2592000; v="46,43""#, &|_| true), Parsed::Nothing);
+        assert_eq!(
+            parse(r#"quic=":443"; ma=2592000; v="46,43""#, &|_| true),
+            Parsed::Nothing
+        );
         assert_eq!(parse(r#"h2=":443""#, &|_| true), Parsed::Nothing);
         assert_eq!(parse(r#"h3=":0""#, &|_| true), Parsed::Nothing);
         assert_eq!(parse(r#"h3="nonsense""#, &|_| true), Parsed::Nothing);
@@ -272,7 +275,10 @@ mod tests {
             Some(alt(Some("alt.example.com"), 8443)),
             "the first acceptable alternative"
         );
-        assert_eq!(learn(r#"h3="API.example.com.:9443""#), Some(alt(Some("API.example.com."), 9443)));
+        assert_eq!(
+            learn(r#"h3="API.example.com.:9443""#),
+            Some(alt(Some("API.example.com."), 9443))
+        );
         assert_eq!(learn(r#"h3=":7443""#), Some(alt(None, 7443)));
     }
 

@@ -42,7 +42,6 @@ pub(super) struct LogCtx {
     pub(super) on_log: JMethodID,
 }
 
-
 pub(super) fn jni_error(what: &str, e: ::jni::errors::Error) -> ApiError {
     ApiError::new(Status::InvalidArgument, format!("{what}: {e}"))
 }

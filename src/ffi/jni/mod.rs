@@ -32,8 +32,8 @@ use ::jni::JNIEnv;
 
 use super::{
     wxnet_app, wxnet_app_free, wxnet_app_new, wxnet_app_set_background, wxnet_connect_socket, wxnet_download_file,
-    wxnet_last_error, wxnet_request, wxnet_socket_close, wxnet_socket_send, wxnet_status,
-    wxnet_status_str, wxnet_task_abort, wxnet_task_id, wxnet_upload_file, wxnet_version, WXNET_OK,
+    wxnet_last_error, wxnet_request, wxnet_socket_close, wxnet_socket_send, wxnet_status, wxnet_status_str,
+    wxnet_task_abort, wxnet_task_id, wxnet_upload_file, wxnet_version, WXNET_OK,
 };
 use crate::errors::{ApiError, Status};
 
