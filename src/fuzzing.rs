@@ -15,9 +15,9 @@ use crate::config::AppConfig;
 use crate::options::{header_map, Opts};
 use crate::policy::{self, DomainKind, Policy};
 use crate::request::body::{self, Data};
-use crate::request::decode;
+use crate::http::decode;
 use crate::sandbox::Sandbox;
-use crate::transfer::multipart::Multipart;
+use crate::http::multipart::Multipart;
 
 /// The app config parser: any input gives a config or an error, never a
 /// panic; a config that parses parses the same way again.
@@ -229,7 +229,7 @@ pub fn multipart(data: &[u8]) {
         file.clone(),
         content.len() as u64,
         filename,
-        crate::transfer::multipart::mime_for(filename),
+        crate::transfer::mime::mime_for(filename),
         form.as_ref(),
         Arc::new(|_| {}),
     );
