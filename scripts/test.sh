@@ -31,6 +31,7 @@ suite format cargo fmt --all -- --check
 suite clippy cargo clippy --workspace --all-targets --all-features -- -D warnings
 suite rust-tests cargo test --workspace
 suite c-examples-valgrind bash scripts/c-examples.sh --valgrind
+suite targets bash scripts/check-targets.sh
 suite asan bash scripts/asan.sh
 suite autobahn bash scripts/autobahn.sh
 suite python bash scripts/test-python.sh

@@ -21,7 +21,7 @@ use crate::errors::{ApiError, Status};
 /// The library keeps its own global references. The app must ship the
 /// `rustls-platform-verifier` Android classes (README: Android).
 /// Without this call every TLS handshake fails with an errMsg saying that
-/// Android initialisation is missing. Not in the header outside Android.
+/// Android initialisation is missing. Declared only for Android (`__ANDROID__`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wxnet_android_init(java_vm: *mut c_void, context: *mut c_void) -> wxnet_status {
     guard("wxnet_android_init", || {

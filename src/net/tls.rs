@@ -36,6 +36,10 @@ static VERIFIERS: LazyLock<Mutex<VerifierCache>> = LazyLock::new(Default::defaul
 
 /// The errMsg detail of a handshake attempted on Android before the
 /// platform verifier has the app's `Context`.
+#[cfg_attr(
+    not(any(target_os = "android", test)),
+    allow(dead_code, reason = "read by the Android readiness check and the tests only")
+)]
 pub(crate) const ANDROID_INIT_MISSING: &str = "Android initialisation is missing: call wxnet_android_init(vm, context) \
      (or Wxnet.initAndroid(context) from Kotlin) once before the first TLS connection";
 
@@ -43,10 +47,10 @@ pub(crate) const ANDROID_INIT_MISSING: &str = "Android initialisation is missing
 #[cfg(target_os = "android")]
 static PLATFORM_INITIALISED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Records that the platform verifier was initialised (Android: after
-/// `rustls_platform_verifier::android::init_*` succeeded). No-op elsewhere.
+/// Records that the Android platform verifier was initialised (after
+/// `rustls_platform_verifier::android::init_*` succeeded).
+#[cfg(target_os = "android")]
 pub(crate) fn mark_platform_initialised() {
-    #[cfg(target_os = "android")]
     PLATFORM_INITIALISED.store(true, std::sync::atomic::Ordering::Release);
 }
 
