@@ -40,7 +40,8 @@ static VERIFIERS: LazyLock<Mutex<VerifierCache>> = LazyLock::new(Default::defaul
     not(any(target_os = "android", test)),
     allow(dead_code, reason = "read by the Android readiness check and the tests only")
 )]
-pub(crate) const ANDROID_INIT_MISSING: &str = "Android initialisation is missing: call wxnet_android_init(vm, context) \
+pub(crate) const ANDROID_INIT_MISSING: &str =
+    "Android initialisation is missing: call wxnet_android_init(vm, context) \
      (or Wxnet.initAndroid(context) from Kotlin) once before the first TLS connection";
 
 /// Set once the Android platform verifier has the app's `Context`.
@@ -135,13 +136,20 @@ impl TrustRule {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let platform = self.platform.as_ref().map_err(|why| rustls::Error::General(why.clone()))?;
+        let platform = self
+            .platform
+            .as_ref()
+            .map_err(|why| rustls::Error::General(why.clone()))?;
         // A panic inside the platform verifier (e.g. a JNI failure) fails this
         // handshake; it must not take the connection task down with it.
         catch_unwind(AssertUnwindSafe(|| {
             platform.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
         }))
-        .unwrap_or_else(|_| Err(rustls::Error::General("the platform certificate verifier panicked".into())))
+        .unwrap_or_else(|_| {
+            Err(rustls::Error::General(
+                "the platform certificate verifier panicked".into(),
+            ))
+        })
     }
 }
 
@@ -293,7 +301,8 @@ mod tests {
 
     fn check(rule: &TrustRule, leaf: &CertificateDer<'static>, host: &str) -> Result<(), rustls::Error> {
         let name = ServerName::try_from(host.to_string()).expect("server name");
-        rule.verify_server_cert(leaf, &[], &name, &[], UnixTime::now()).map(|_| ())
+        rule.verify_server_cert(leaf, &[], &name, &[], UnixTime::now())
+            .map(|_| ())
     }
 
     #[test]
@@ -304,7 +313,10 @@ mod tests {
         check(&rule, &leaf, "api.example.test").expect("a chain to an extra root is accepted");
         let err = check(&rule, &leaf, "other.example.test").expect_err("wrong host");
         assert!(
-            matches!(err, rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. })),
+            matches!(
+                err,
+                rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. })
+            ),
             "{err:?}"
         );
     }
@@ -316,10 +328,16 @@ mod tests {
         let leaf = make_leaf(&stranger, "api.example.test");
         let with_extra = TrustRule::new(std::slice::from_ref(&trusted.der), provider()).expect("rule");
         let err = check(&with_extra, &leaf, "api.example.test").expect_err("unknown CA");
-        assert!(matches!(err, rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)), "{err:?}");
+        assert!(
+            matches!(err, rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)),
+            "{err:?}"
+        );
         if let Ok(platform_only) = TrustRule::new(&[], provider()) {
             let err = check(&platform_only, &leaf, "api.example.test").expect_err("unknown CA, platform only");
-            assert!(matches!(err, rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)), "{err:?}");
+            assert!(
+                matches!(err, rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)),
+                "{err:?}"
+            );
         }
     }
 
@@ -362,7 +380,11 @@ mod tests {
         let leaf_file = dir.join("leaf.der");
         std::fs::write(&leaf_file, leaf.as_ref()).expect("write leaf");
         let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
-            .args(["--exact", "net::tls::tests::platform_trusted_chain_is_accepted", "--nocapture"])
+            .args([
+                "--exact",
+                "net::tls::tests::platform_trusted_chain_is_accepted",
+                "--nocapture",
+            ])
             .env(CHILD, &leaf_file)
             .env("SSL_CERT_FILE", &ca_file)
             .env("SSL_CERT_DIR", &dir)
@@ -370,7 +392,11 @@ mod tests {
             .expect("run child");
         let _ = std::fs::remove_dir_all(&dir);
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "child failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "child failed:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
     }
 }
