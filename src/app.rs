@@ -97,7 +97,7 @@ impl App {
             None => None,
         };
         let tasks = TaskTable::new()?;
-        let dispatcher = Dispatcher::start(mode, tasks.serial()).map_err(|e| {
+        let dispatcher = Dispatcher::start(mode, tasks.serial(), config.max_queued_event_bytes).map_err(|e| {
             tasks.unregister();
             ApiError::new(Status::InvalidState, format!("cannot start the dispatcher thread: {e}"))
         })?;
@@ -183,10 +183,7 @@ impl App {
             socket::start(&self.core, &opts)
         };
         match started {
-            Ok(target) => {
-                socket::emit_ok(&task);
-                socket::spawn(&self.core, &task, target);
-            }
+            Ok(target) => socket::spawn(&self.core, &task, target),
             Err(e) => {
                 task.fail(&e);
             }
@@ -233,6 +230,18 @@ impl App {
 
     pub fn set_wakeup(&self, wakeup: Option<Wakeup>) -> Result<(), ApiError> {
         self.core.dispatcher.set_wakeup(wakeup)
+    }
+
+    /// Bytes of events queued for the host now (counted against
+    /// `maxQueuedEventBytes`; a polled event no longer counts).
+    pub fn queued_event_bytes(&self) -> usize {
+        self.core.dispatcher.queued_bytes()
+    }
+
+    /// Tasks waiting for room in the event queue now (they do not read
+    /// from the network meanwhile).
+    pub fn tasks_waiting_for_room(&self) -> usize {
+        self.core.dispatcher.waiting_producers()
     }
 
     /// Whether the caller runs inside one of this app's callbacks.
@@ -345,12 +354,13 @@ pub(crate) fn spawn_task(task: &Arc<TaskShared>, fut: impl Future<Output = ()> +
 }
 
 /// `wxnet_task_abort`: never blocks, idempotent, works on queued tasks. On a
-/// socket it is a close with code 1000.
+/// socket it is a close with code 1000 that ends the socket at once, even
+/// in the middle of a send.
 pub fn task_abort(id: u64) -> Result<(), ApiError> {
     match lookup(id) {
         Lookup::Live(task) => {
             match socket::handle_of(&task) {
-                Some(socket) => socket.close(1000, "")?,
+                Some(socket) => socket.abort(),
                 None => {
                     task.abort();
                 }
@@ -376,6 +386,7 @@ mod tests {
                     let _ = tx.send((ev.kind, ev.json().to_owned()));
                 })),
                 0,
+                1 << 20,
             )
             .expect("thread"),
         );

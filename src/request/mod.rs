@@ -152,7 +152,9 @@ where
         .ok_or_else(|| WxError::new(Errno::Unknown, "app closed"))?;
     profile.queue_end = now_ms();
     profile.fetch_start = profile.queue_end;
-    tokio::time::timeout(timeout, work(profile))
+    // Boxed: a task waiting in the queue holds only its options, not the
+    // (much larger) state of a whole exchange.
+    tokio::time::timeout(timeout, Box::pin(work(profile)))
         .await
         .map_err(|_| WxError::timeout())?
 }
@@ -190,11 +192,13 @@ async fn fetch(
     let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
     let raw = if options.chunked {
         while let Some(chunk) = stream.next().await {
-            task.emit(
+            // Waits while the host is behind: the body stops being read.
+            task.emit_when_room(
                 EventKind::ChunkReceived,
                 "{}".to_owned(),
                 Some(chunk.map_err(decode::read_error)?),
-            );
+            )
+            .await;
         }
         Bytes::new()
     } else {
@@ -217,7 +221,8 @@ async fn fetch(
         (text, kind)
     };
     let json = success_json(status, &headers, &profile, kind);
-    task.finish(EventKind::Success, json, (!data.is_empty()).then_some(data));
+    task.finish_when_room(EventKind::Success, json, (!data.is_empty()).then_some(data))
+        .await;
     Ok(())
 }
 

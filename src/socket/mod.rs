@@ -25,8 +25,6 @@ use crate::options::{header_map, Opts};
 use crate::policy::DomainKind;
 use crate::task::TaskShared;
 
-/// The largest message (and frame) accepted; bigger ones close with 1009.
-pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// How long a close handshake may wait for the peer's answer.
 pub const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
@@ -41,7 +39,11 @@ enum Phase {
 #[derive(Debug)]
 pub(crate) enum Command {
     Send(tokio_tungstenite::tungstenite::Message),
+    /// Start the closing handshake (bounded by [`CLOSE_WAIT`]).
     Close(u16, String),
+    /// End now, even mid-send: a close frame goes out only if it can be
+    /// written without waiting.
+    Abort,
 }
 
 /// The host-facing control of one socket (stored in the task's `ext`).
@@ -75,6 +77,15 @@ impl SocketHandle {
         self.commands
             .send(Command::Send(message))
             .map_err(|_| ApiError::new(Status::InvalidState, "the socket is closed"))
+    }
+
+    /// `wxnet_task_abort` on a socket: a close with code 1000 that does not
+    /// wait for anything (not for a send in progress, nor for the peer's
+    /// answer). The task ends with SOCKET_CLOSE at once (the code and reason
+    /// of a close already started, else 1000 ""). Never blocks.
+    pub fn abort(&self) {
+        *self.phase.lock().expect("socket phase lock poisoned") = Phase::Closing;
+        let _ = self.commands.send(Command::Abort);
     }
 
     /// Starts the close handshake (or ends a connection attempt). A second
@@ -151,10 +162,13 @@ pub(crate) fn start(app: &AppCore, opts: &Opts) -> Result<handshake::Target, WxE
         protocols,
         no_delay,
         timeout,
+        max_message_bytes: app.config.max_socket_message_bytes,
     })
 }
 
-/// Runs a started socket: connect, then the message loop.
+/// Runs a started socket: stores its handle in the task first (so a close
+/// from inside the `connectSocket:ok` callback finds it), then says SUCCESS
+/// `connectSocket:ok` (not terminal), then connects and runs the message loop.
 pub(crate) fn spawn(app: &Arc<AppCore>, task: &Arc<TaskShared>, target: handshake::Target) {
     let (tx, rx) = mpsc::unbounded_channel();
     let handle = Arc::new(SocketHandle {
@@ -162,17 +176,13 @@ pub(crate) fn spawn(app: &Arc<AppCore>, task: &Arc<TaskShared>, target: handshak
         commands: tx,
     });
     let _ = task.ext.set(handle.clone());
-    let fut = session::run(app.clone(), task.clone(), handle, rx, target);
-    crate::app::spawn_task(task, fut);
-}
-
-/// SUCCESS `connectSocket:ok` (not terminal).
-pub(crate) fn emit_ok(task: &TaskShared) {
     task.emit(
         EventKind::Success,
         res::to_json(&serde_json::json!({"errMsg": "connectSocket:ok"})),
         None,
     );
+    let fut = session::run(app.clone(), task.clone(), handle, rx, target);
+    crate::app::spawn_task(task, fut);
 }
 
 /// FAIL for a refused connectSocket call (over maxSockets).

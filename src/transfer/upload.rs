@@ -101,7 +101,8 @@ async fn send(
             &mut profile,
         )
         .await?;
-    task.emit(EventKind::Progress, progress_json(100, total, total), None);
+    task.emit_when_room(EventKind::Progress, progress_json(100, total, total), None)
+        .await;
     let status = response.status.as_u16();
     emit_headers(task, &response);
     let content_type = response.header(header::CONTENT_TYPE).map(str::to_owned);
@@ -124,6 +125,7 @@ async fn send(
         status_code: status,
         profile: &profile,
     });
-    task.finish(EventKind::Success, json, (!text.is_empty()).then_some(text));
+    task.finish_when_room(EventKind::Success, json, (!text.is_empty()).then_some(text))
+        .await;
     Ok(())
 }
