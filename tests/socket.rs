@@ -494,13 +494,13 @@ fn close_from_inside_the_connect_ok_callback_always_works() {
         _ => {}
     });
     for i in 0..N {
+        // At most 5 at a time (maxSockets): wait for the oldest to end.
+        wait_counter("CLOSE events", || closes.load(Ordering::SeqCst) + 5 > i);
         app.connect_socket(
             json!({"url": ws_url("/ws/echo")}).to_string().as_bytes(),
             wxnet::UserData(i),
         )
         .expect("connectSocket starts");
-        // At most 5 at a time (maxSockets): wait for the oldest to end.
-        wait_counter("CLOSE events", || closes.load(Ordering::SeqCst) + 5 > i);
     }
     wait_counter("every CLOSE", || closes.load(Ordering::SeqCst) == N);
     assert_eq!(refused.load(Ordering::SeqCst), 0, "closes refused out of {N}");
