@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::handshake::{self, Target, Ws};
 use super::{Command, Phase, SocketHandle, CLOSE_WAIT};
-use crate::app::AppCore;
+use crate::core::AppCore;
 use crate::event::budget::Reservation;
 use crate::event::{res, Event, EventKind};
 use crate::task::TaskShared;
