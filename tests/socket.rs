@@ -433,15 +433,15 @@ fn close_and_abort_end_a_socket_whose_send_is_stuck() {
     }
 }
 
+/// Every event an app delivered: task, kind, JSON.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(u64, EventKind, String)>>>;
+
 /// An app whose callback runs `on_event` (on the dispatcher thread) and
 /// collects every event too.
 fn app_with_hook(
     extra: serde_json::Value,
     on_event: impl Fn(&std::sync::Arc<wxnet::App>, &wxnet::Event) + Send + 'static,
-) -> (
-    std::sync::Arc<wxnet::App>,
-    std::sync::Arc<std::sync::Mutex<Vec<(u64, EventKind, String)>>>,
-) {
+) -> (std::sync::Arc<wxnet::App>, Seen) {
     use std::sync::{Arc, Mutex, OnceLock};
     let me: Arc<OnceLock<std::sync::Weak<wxnet::App>>> = Arc::new(OnceLock::new());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -483,10 +483,8 @@ fn close_from_inside_the_connect_ok_callback_always_works() {
     let closes = Arc::new(AtomicUsize::new(0));
     let (r, c) = (refused.clone(), closes.clone());
     let (app, _seen) = app_with_hook(json!({}), move |_app, ev| match ev.kind {
-        EventKind::Success => {
-            if wxnet::socket_of(ev.task).and_then(|s| s.close(1000, "")).is_err() {
-                r.fetch_add(1, Ordering::SeqCst);
-            }
+        EventKind::Success if wxnet::socket_of(ev.task).and_then(|s| s.close(1000, "")).is_err() => {
+            r.fetch_add(1, Ordering::SeqCst);
         }
         EventKind::SocketClose => {
             c.fetch_add(1, Ordering::SeqCst);
@@ -519,14 +517,12 @@ fn reconnecting_from_on_close_with_five_open_gets_a_slot() {
         EventKind::SocketOpen if ev.user_data.0 == 99 => {
             let _ = wxnet::socket_of(ev.task).and_then(|s| s.close(1000, ""));
         }
-        EventKind::SocketClose if ev.user_data.0 == 99 => {
-            if r.fetch_add(1, Ordering::SeqCst) + 1 < ROUNDS {
-                app.connect_socket(
-                    json!({"url": ws_url("/ws/echo")}).to_string().as_bytes(),
-                    wxnet::UserData(99),
-                )
-                .expect("connectSocket from onClose");
-            }
+        EventKind::SocketClose if ev.user_data.0 == 99 && r.fetch_add(1, Ordering::SeqCst) + 1 < ROUNDS => {
+            app.connect_socket(
+                json!({"url": ws_url("/ws/echo")}).to_string().as_bytes(),
+                wxnet::UserData(99),
+            )
+            .expect("connectSocket from onClose");
         }
         _ => {}
     });
