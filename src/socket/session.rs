@@ -61,7 +61,7 @@ pub async fn run(
             *phase = Phase::Open;
         }
     }
-    let open_json = res::to_json(&serde_json::json!({"header": opened.headers.header, "profile": opened.profile}));
+    let open_json = res::socket_open_json(&opened.headers, &opened.profile);
     task.emit(EventKind::SocketOpen, open_json, None);
     log::debug!("socket {} open", task.id);
     let (code, reason) = Session::new(&task, opened.ws).run(&mut commands).await;
@@ -195,8 +195,8 @@ impl<'a> Session<'a> {
         commands: &mut mpsc::UnboundedReceiver<Command>,
     ) -> Option<(u16, String)> {
         let (json, data) = match incoming {
-            Some(Ok(Message::Text(text))) => (r#"{"dataKind":"text"}"#, text.into()),
-            Some(Ok(Message::Binary(bytes))) => (r#"{"dataKind":"arraybuffer"}"#, bytes),
+            Some(Ok(Message::Text(text))) => (res::message_json(false), text.into()),
+            Some(Ok(Message::Binary(bytes))) => (res::message_json(true), bytes),
             Some(Ok(Message::Close(frame))) => {
                 // The peer started the close: tungstenite queued our answer;
                 // keep polling (bounded) so it goes out.
@@ -225,7 +225,7 @@ impl<'a> Session<'a> {
             }
             None => return Some(lost(self.task, &WsError::ConnectionClosed)),
         };
-        let event = self.task.event(EventKind::SocketMessage, json.into(), Some(data));
+        let event = self.task.event(EventKind::SocketMessage, json, Some(data));
         let room = Box::pin(self.task.reserve(event.cost()));
         self.held = Some((event, room));
         None
