@@ -47,7 +47,14 @@ pub mod transfer;
 
 pub mod ffi;
 
-pub use app::{socket_of, task_abort, App};
+/// Entry points of the fuzz targets in `fuzz/` (feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use app::{socket_close, socket_of, socket_send, task_abort, App};
 pub use errors::{Api, ApiError, Errno, Status, WxError};
 pub use event::dispatch::Mode;
 pub use event::{Event, EventKind, UserData};
+/// What [`socket_of`] returns (for the Rust tests).
+pub use task::SocketControl;
