@@ -330,7 +330,10 @@ fn reason_templates() -> Vec<(String, String)> {
         for i in 0..toks.len() {
             // Track which type's `impl … Display for Name {` we are in.
             if is_ident(&toks[i], "impl") {
-                let head_end = toks[i..].iter().position(|t| *t == Tok::Punct('{')).map_or(toks.len(), |p| i + p);
+                let head_end = toks[i..]
+                    .iter()
+                    .position(|t| *t == Tok::Punct('{'))
+                    .map_or(toks.len(), |p| i + p);
                 display_of = toks[i..head_end].windows(3).find_map(|w| match w {
                     [d, f, Tok::Ident(name)] if is_ident(d, "Display") && is_ident(f, "for") => Some(name.clone()),
                     _ => None,
@@ -439,7 +442,11 @@ fn every_errno_has_a_row_in_an_errno_table() {
 fn every_err_msg_template_is_documented() {
     let templates = reason_templates();
     // The scan must find the well-known ones, or it has gone blind.
-    for known in ["exceed max file size", "reach the max redirect count", "parameter error: {detail}"] {
+    for known in [
+        "exceed max file size",
+        "reach the max redirect count",
+        "parameter error: {detail}",
+    ] {
         assert!(
             templates.iter().any(|(t, _)| t == known),
             "the source scan no longer finds {known:?}: update REASON_CALLS in tests/docs.rs"
@@ -494,7 +501,10 @@ fn every_status_and_event_kind_has_a_row_with_its_value() {
             missing.push(name.clone());
         }
     }
-    assert!(checked >= 15, "found only {checked} statuses and event kinds in include/wxnet.h");
+    assert!(
+        checked >= 15,
+        "found only {checked} statuses and event kinds in include/wxnet.h"
+    );
     assert!(
         missing.is_empty(),
         "constants of include/wxnet.h missing from docs/c-abi.md (statuses and event kinds need a \
@@ -614,7 +624,10 @@ fn config_structs() -> Vec<ConfigStruct> {
                     i += 1;
                     continue;
                 };
-                let open = i + toks[i..].iter().position(|t| *t == Tok::Punct('{')).expect("struct body");
+                let open = i + toks[i..]
+                    .iter()
+                    .position(|t| *t == Tok::Punct('{'))
+                    .expect("struct body");
                 let close = closing_paren(&toks, open);
                 let mut fields = Vec::new();
                 let mut k = open + 1;
@@ -655,9 +668,10 @@ fn config_structs() -> Vec<ConfigStruct> {
                                 e += 1;
                             }
                             if !skip {
-                                let wire = rename
-                                    .take()
-                                    .unwrap_or_else(|| if camel_case { camel(field) } else { field.clone() });
+                                let wire =
+                                    rename
+                                        .take()
+                                        .unwrap_or_else(|| if camel_case { camel(field) } else { field.clone() });
                                 fields.push((wire, ty));
                             }
                             rename = None;
