@@ -53,9 +53,23 @@ struct RawConfig {
     user_data_dir: Option<String>,
     cache_dir: Option<String>,
     ca_certificates: Option<Vec<String>>,
-    resolve: Option<HashMap<String, String>>,
+    resolve: Option<HashMap<String, OneOrMany>>,
     cookie_jar: Option<bool>,
+    http_dns: Option<HashMap<String, String>>,
 }
+
+/// A `resolve` value: one `"ip:port"` or a list of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// At most this many addresses in one `resolve` pin.
+pub const MAX_PINNED_ADDRESSES: usize = 16;
+/// At most this many `httpDns` service ids.
+pub const MAX_HTTP_DNS_SERVICES: usize = 16;
 
 /// Default timeouts per API, before the cap (`networkTimeout`).
 #[derive(Debug, Clone, Copy)]
@@ -84,9 +98,14 @@ pub struct AppConfig {
     pub user_data_dir: Option<PathBuf>,
     pub cache_dir: Option<PathBuf>,
     pub ca_certificates: Vec<CertificateDer<'static>>,
-    /// `host:port` (host lowercased, no trailing dot) -> pinned address.
-    pub resolve: HashMap<String, SocketAddr>,
+    /// `host:port` (host lowercased, no trailing dot) -> pinned addresses,
+    /// in the host's order (raced with Happy Eyeballs, see
+    /// [`crate::net::connector`]); never empty.
+    pub resolve: HashMap<String, Vec<SocketAddr>>,
     pub cookie_jar: bool,
+    /// `httpDns`: service id -> DNS-over-HTTPS resolver URL (RFC 8484), for
+    /// wx.request `enableHttpDNS` + `httpDNSServiceId`.
+    pub http_dns: HashMap<String, url::Url>,
 }
 
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
@@ -186,10 +205,43 @@ impl AppConfig {
         let mut resolve = HashMap::new();
         for (key, value) in raw.resolve.unwrap_or_default() {
             let norm = normalize_host_port(&key).ok_or_else(|| format!("resolve: key {key:?} is not host:port"))?;
-            let addr: SocketAddr = value
-                .parse()
-                .map_err(|_| format!("resolve.{key}: {value:?} is not ip:port"))?;
-            resolve.insert(norm, addr);
+            let values = match value {
+                OneOrMany::One(v) => vec![v],
+                OneOrMany::Many(list) => list,
+            };
+            if values.is_empty() || values.len() > MAX_PINNED_ADDRESSES {
+                return Err(format!(
+                    "resolve.{key}: give 1 to {MAX_PINNED_ADDRESSES} addresses, not {}",
+                    values.len()
+                ));
+            }
+            let addrs = values
+                .iter()
+                .map(|v| {
+                    v.parse::<SocketAddr>()
+                        .map_err(|_| format!("resolve.{key}: {v:?} is not ip:port"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            resolve.insert(norm, addrs);
+        }
+
+        let raw_http_dns = raw.http_dns.unwrap_or_default();
+        if raw_http_dns.len() > MAX_HTTP_DNS_SERVICES {
+            return Err(format!(
+                "httpDns: {} service ids, more than {MAX_HTTP_DNS_SERVICES}",
+                raw_http_dns.len()
+            ));
+        }
+        let mut http_dns = HashMap::new();
+        for (id, value) in raw_http_dns {
+            if id.is_empty() {
+                return Err("httpDns: a service id must not be empty".into());
+            }
+            let url = url::Url::parse(&value)
+                .ok()
+                .filter(|u| u.scheme() == "https" && u.host_str().is_some() && u.fragment().is_none())
+                .ok_or_else(|| format!("httpDns.{id}: {value:?} is not an https:// URL (RFC 8484)"))?;
+            http_dns.insert(id, url);
         }
 
         Ok(AppConfig {
@@ -209,6 +261,7 @@ impl AppConfig {
             ca_certificates,
             resolve,
             cookie_jar: raw.cookie_jar.unwrap_or(false),
+            http_dns,
         })
     }
 
@@ -297,6 +350,17 @@ mod tests {
             (r#"{"appId":"a","tempDir":"rel/dir"}"#, "tempDir"),
             (r#"{"appId":"a","resolve":{"x.com":"1.2.3.4:1"}}"#, "resolve"),
             (r#"{"appId":"a","resolve":{"x.com:443":"nope"}}"#, "resolve.x.com:443"),
+            (r#"{"appId":"a","resolve":{"x.com:443":[]}}"#, "resolve.x.com:443"),
+            (
+                r#"{"appId":"a","resolve":{"x.com:443":["1.2.3.4:1","nope"]}}"#,
+                "resolve.x.com:443",
+            ),
+            (
+                r#"{"appId":"a","httpDns":{"s1":"http://doh.example/dns-query"}}"#,
+                "httpDns.s1",
+            ),
+            (r#"{"appId":"a","httpDns":{"s1":"not a url"}}"#, "httpDns.s1"),
+            (r#"{"appId":"a","httpDns":{"s1":7}}"#, "httpDns.s1"),
             (r#"{"appId":"a","caCertificates":["junk"]}"#, "caCertificates[0]"),
             (r#"{"appId":"a\r\nX: y"}"#, "appId"),
             (r#"{"appId":"a","backgroundGraceMs":-2}"#, "backgroundGraceMs"),
@@ -327,5 +391,20 @@ mod tests {
         let c = AppConfig::from_json(br#"{"appId":"a","resolve":{"API.Example.com.:443":"127.0.0.1:8443"}}"#)
             .expect("valid");
         assert!(c.resolve.contains_key("api.example.com:443"));
+    }
+
+    #[test]
+    fn resolve_takes_one_address_or_a_list_and_http_dns_maps_ids() {
+        let c = AppConfig::from_json(
+            br#"{"appId":"a","resolve":{"a.com:443":"127.0.0.1:1","b.com:443":["[::1]:2","127.0.0.2:3"]},
+                "httpDns":{"svc":"https://doh.example/dns-query"}}"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            c.resolve["a.com:443"],
+            vec!["127.0.0.1:1".parse::<SocketAddr>().expect("addr")]
+        );
+        assert_eq!(c.resolve["b.com:443"].len(), 2);
+        assert_eq!(c.http_dns["svc"].as_str(), "https://doh.example/dns-query");
     }
 }

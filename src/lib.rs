@@ -47,7 +47,9 @@ pub mod transfer;
 
 pub mod ffi;
 
-pub use app::{socket_of, task_abort, App};
+pub use app::{socket_close, socket_of, socket_send, task_abort, App};
 pub use errors::{Api, ApiError, Errno, Status, WxError};
 pub use event::dispatch::Mode;
 pub use event::{Event, EventKind, UserData};
+/// What [`socket_of`] returns (for the Rust tests).
+pub use task::SocketControl;

@@ -105,10 +105,6 @@ impl Dispatcher {
         std::thread::current().id() == self.thread_id
     }
 
-    pub fn is_poll_mode(&self) -> bool {
-        self.poll.is_some()
-    }
-
     /// Stops delivery: in callback mode every event queued so far is delivered
     /// first; in poll mode the queue is dropped and pollers get `Closed`.
     /// Returns once the dispatcher thread has exited. Must not be called from

@@ -22,6 +22,21 @@ pub enum EventKind {
     SocketClose = 13,
 }
 
+impl EventKind {
+    /// Every kind, for the tests that tie each to its `WXNET_EVENT_*` constant.
+    pub const ALL: [EventKind; 9] = [
+        EventKind::Success,
+        EventKind::Fail,
+        EventKind::HeadersReceived,
+        EventKind::Progress,
+        EventKind::ChunkReceived,
+        EventKind::SocketOpen,
+        EventKind::SocketMessage,
+        EventKind::SocketError,
+        EventKind::SocketClose,
+    ];
+}
+
 /// The host's opaque per-task pointer, carried as an integer so that the
 /// safe core never dereferences it. Only `ffi` turns it back into a pointer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -19,11 +19,11 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::core::AppCore;
-use crate::errors::{ApiError, Errno, Status, WxError};
+use crate::errors::{Api, ApiError, Errno, Status, WxError};
 use crate::event::{res, EventKind};
-use crate::options::{header_map, Opts};
+use crate::options::Opts;
 use crate::policy::DomainKind;
-use crate::task::TaskShared;
+use crate::task::{SocketControl, TaskShared};
 
 /// The largest message (and frame) accepted; bigger ones close with 1009.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -44,7 +44,7 @@ pub(crate) enum Command {
     Close(u16, String),
 }
 
-/// The host-facing control of one socket (stored in the task's `ext`).
+/// The host-facing control of one socket (the task's [`crate::task::Control`]).
 pub struct SocketHandle {
     phase: Mutex<Phase>,
     commands: mpsc::UnboundedSender<Command>,
@@ -90,6 +90,16 @@ impl SocketHandle {
     }
 }
 
+impl SocketControl for SocketHandle {
+    fn send(&self, data: &[u8], binary: bool) -> Result<(), ApiError> {
+        SocketHandle::send(self, data, binary)
+    }
+
+    fn close(&self, code: u16, reason: &str) -> Result<(), ApiError> {
+        SocketHandle::close(self, code, reason)
+    }
+}
+
 /// Checks a close request: code 0 means 1000; else 1000 or 3000-4999;
 /// reason at most 123 UTF-8 bytes.
 pub fn validate_close(code: i32, reason: &[u8]) -> Result<(u16, String), ApiError> {
@@ -114,16 +124,11 @@ pub fn validate_close(code: i32, reason: &[u8]) -> Result<(u16, String), ApiErro
     Ok((code, reason.to_owned()))
 }
 
-/// The socket of a live task id, if it is one.
-pub fn handle_of(task: &TaskShared) -> Option<Arc<SocketHandle>> {
-    task.ext.get()?.clone().downcast::<SocketHandle>().ok()
-}
-
 /// Validates a connectSocket call (background, policy, options).
 pub(crate) fn start(app: &AppCore, opts: &Opts) -> Result<handshake::Target, WxError> {
     app.check_foreground()?;
-    let url = crate::policy::check_url(&app.config.policy, DomainKind::Socket, opts.required_str("url")?)?;
-    let headers = header_map(opts.object("header")?, &app.referer)?;
+    let url = app.url(opts, DomainKind::Socket)?;
+    let headers = app.headers(opts)?;
     let protocols = match opts.get("protocols") {
         None => Vec::new(),
         Some(serde_json::Value::Array(list)) => list
@@ -142,9 +147,7 @@ pub(crate) fn start(app: &AppCore, opts: &Opts) -> Result<handshake::Target, WxE
         Some(_) => opts.bool("tcpNoDelay")?,
     };
     opts.bool("perMessageDeflate")?;
-    let timeout = app
-        .config
-        .effective_timeout(opts.millis("timeout")?, app.config.timeouts.connect_socket);
+    let timeout = app.timeout(opts, Api::ConnectSocket)?;
     Ok(handshake::Target {
         url,
         headers,
@@ -154,25 +157,33 @@ pub(crate) fn start(app: &AppCore, opts: &Opts) -> Result<handshake::Target, WxE
     })
 }
 
-/// Runs a started socket: connect, then the message loop.
-pub(crate) fn spawn(app: &Arc<AppCore>, task: &Arc<TaskShared>, target: handshake::Target) {
+/// The host-facing control of a new socket task and the session's end of
+/// its command channel; the control is the task's before its id is out.
+pub(crate) fn control(task: &TaskShared) -> Commands {
     let (tx, rx) = mpsc::unbounded_channel();
     let handle = Arc::new(SocketHandle {
         phase: Mutex::new(Phase::Connecting),
         commands: tx,
     });
-    let _ = task.ext.set(handle.clone());
-    let fut = session::run(app.clone(), task.clone(), handle, rx, target);
+    task.set_socket(handle.clone());
+    Commands { handle, rx }
+}
+
+/// The session's side of a socket: its handle and the host's commands.
+pub(crate) struct Commands {
+    handle: Arc<SocketHandle>,
+    rx: mpsc::UnboundedReceiver<Command>,
+}
+
+/// Runs a started socket: connect, then the message loop.
+pub(crate) fn spawn(app: &Arc<AppCore>, task: &Arc<TaskShared>, commands: Commands, target: handshake::Target) {
+    let fut = session::run(app.clone(), task.clone(), commands.handle, commands.rx, target);
     crate::core::spawn_task(task, fut);
 }
 
 /// SUCCESS `connectSocket:ok` (not terminal).
 pub(crate) fn emit_ok(task: &TaskShared) {
-    task.emit(
-        EventKind::Success,
-        res::to_json(&serde_json::json!({"errMsg": "connectSocket:ok"})),
-        None,
-    );
+    task.emit(EventKind::Success, res::ok_json(Api::ConnectSocket), None);
 }
 
 /// FAIL for a refused connectSocket call (over maxSockets).

@@ -49,7 +49,7 @@ pub async fn run(
             *phase = Phase::Open;
         }
     }
-    let open_json = res::to_json(&serde_json::json!({"header": opened.headers.header, "profile": opened.profile}));
+    let open_json = res::socket_open_json(&opened.headers, &opened.profile);
     task.emit(EventKind::SocketOpen, open_json, None);
     log::debug!("socket {} open", task.id);
     let (code, reason) = session(&task, opened.ws, &mut commands).await;
@@ -90,10 +90,10 @@ async fn session(task: &TaskShared, mut ws: Ws, commands: &mut mpsc::UnboundedRe
             },
             incoming = ws.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    task.emit(EventKind::SocketMessage, r#"{"dataKind":"text"}"#.into(), Some(text.into()));
+                    task.emit(EventKind::SocketMessage, res::message_json(false), Some(text.into()));
                 }
                 Some(Ok(Message::Binary(bytes))) => {
-                    task.emit(EventKind::SocketMessage, r#"{"dataKind":"arraybuffer"}"#.into(), Some(bytes));
+                    task.emit(EventKind::SocketMessage, res::message_json(true), Some(bytes));
                 }
                 Some(Ok(Message::Close(frame))) => {
                     // The peer started the close: tungstenite queued our

@@ -4,12 +4,11 @@
 pub mod limiter;
 pub mod table;
 
-use std::any::Any;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 
-use crate::errors::{Api, WxError};
+use crate::errors::{Api, ApiError, WxError};
 use crate::event::dispatch::Dispatcher;
 use crate::event::{res, Event, EventKind, UserData};
 
@@ -18,6 +17,27 @@ pub use table::{lookup, Lookup, TaskTable};
 /// Undoes a task's side effects (a download's `.part` file). Runs before the
 /// terminal event is queued, so a host that sees FAIL sees no leftovers.
 pub type Cleanup = Box<dyn FnOnce() + Send>;
+
+/// The host's calls on a live socket. The socket session implements it (in
+/// `socket/`); tasks know only this interface.
+pub trait SocketControl: Send + Sync {
+    /// Queues a message; only while open. Never blocks.
+    fn send(&self, data: &[u8], binary: bool) -> Result<(), ApiError>;
+    /// Starts the close handshake (or ends a connection attempt) with a
+    /// checked code and reason. A second close is a no-op.
+    fn close(&self, code: u16, reason: &str) -> Result<(), ApiError>;
+}
+
+/// How the host's abort, send and close reach a task.
+#[derive(Clone)]
+pub enum Control {
+    /// request, uploadFile, downloadFile: abort stops the work and the task
+    /// FAILs with `abort`.
+    Http,
+    /// connectSocket: abort is a close 1000 (app free: SOCKET_CLOSE
+    /// `{1000, "abort"}`); send and close go to the session.
+    Socket(Arc<dyn SocketControl>),
+}
 
 struct TaskState {
     finished: bool,
@@ -33,8 +53,8 @@ pub struct TaskShared {
     dispatcher: Arc<Dispatcher>,
     table: Arc<TaskTable>,
     state: Mutex<TaskState>,
-    /// API-specific control (a socket's command channel), set once at start.
-    pub ext: OnceLock<Arc<dyn Any + Send + Sync>>,
+    /// Set once, when a socket is started; unset means [`Control::Http`].
+    control: OnceLock<Control>,
 }
 
 impl TaskShared {
@@ -122,7 +142,7 @@ impl TaskShared {
     /// terminal event: FAIL `<api>:fail abort`, or for a socket SOCKET_CLOSE
     /// `{code: 1000, reason: "abort"}`.
     pub fn abort(&self) -> bool {
-        if self.api == Api::ConnectSocket {
+        if let Control::Socket(_) = self.control() {
             let handle = self.state.lock().expect("task state lock poisoned").abort.take();
             let ended_now = self.finish(EventKind::SocketClose, res::close_json(1000, "abort"), None);
             if let Some(h) = handle {
@@ -131,6 +151,19 @@ impl TaskShared {
             return ended_now;
         }
         self.cancel_with(&WxError::abort(self.api))
+    }
+
+    /// How the host's calls reach this task.
+    pub fn control(&self) -> Control {
+        self.control.get().cloned().unwrap_or(Control::Http)
+    }
+
+    /// Makes this task a socket whose calls go to `socket` (once; before the
+    /// task's id is handed out).
+    pub fn set_socket(&self, socket: Arc<dyn SocketControl>) {
+        if self.control.set(Control::Socket(socket)).is_err() {
+            log::error!("task {}: control set twice", self.id);
+        }
     }
 
     pub fn is_finished(&self) -> bool {

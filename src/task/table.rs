@@ -101,7 +101,7 @@ impl TaskTable {
                 abort: None,
                 cleanup: None,
             }),
-            ext: std::sync::OnceLock::new(),
+            control: std::sync::OnceLock::new(),
         });
         inner.live.insert(id, task.clone());
         Ok(task)

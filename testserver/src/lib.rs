@@ -45,6 +45,7 @@
 //! | `/large-header` | a 64 KiB `x-large-header` value (an HTTP/2 client needs a max header list size above hyper's 16 KiB default to accept it) |
 //! | `/cache/{max-age,etag,last-modified,no-store,vary}[/tag]` | caching headers and a serial number in the body: see `cache_routes.rs` |
 //! | `/cookie/set?c=V&c=W&to=U` | one `Set-Cookie` per `c` (as given), then 302 to `to` if present, else 200 `cookies set` |
+//! | `/encoded-empty/...`, `/cache-encoded/...`, `/many-headers`, `/dns-query` | empty bodies with `Content-Encoding`, compressed cacheable chunked responses, many header fields, DNS-over-HTTPS: see `semantic_routes.rs` |
 //! | anything else | 404 `not found` |
 //!
 //! # HTTP/3
@@ -100,6 +101,7 @@ mod cookie_routes;
 mod h3;
 mod query;
 mod routes;
+mod semantic_routes;
 mod server;
 mod tls;
 mod upload;
