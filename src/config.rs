@@ -195,7 +195,7 @@ impl AppConfig {
         for (i, pem) in raw.ca_certificates.unwrap_or_default().iter().enumerate() {
             let certs: Vec<_> = CertificateDer::pem_slice_iter(pem.as_bytes())
                 .collect::<Result<_, _>>()
-                .map_err(|e| format!("caCertificates[{i}]: not a PEM certificate: {e}"))?;
+                .map_err(|e| format!("caCertificates[{i}]: not a PEM certificate: {}", describe_pem_error(&e)))?;
             if certs.is_empty() {
                 return Err(format!("caCertificates[{i}]: no CERTIFICATE block"));
             }
@@ -318,6 +318,23 @@ pub fn normalize_host_port(s: &str) -> Option<String> {
     Some(format!("{host}:{port}"))
 }
 
+/// A PEM parse error in words (the crate's own text prints labels as byte lists).
+fn describe_pem_error(e: &rustls_pki_types::pem::Error) -> String {
+    use rustls_pki_types::pem::Error;
+    match e {
+        Error::MissingSectionEnd { end_marker } => {
+            let label = String::from_utf8_lossy(end_marker);
+            format!("the {label} block has no \"-----END {label}-----\" line")
+        }
+        Error::IllegalSectionStart { line } => {
+            format!("malformed \"-----BEGIN\" line {:?}", String::from_utf8_lossy(line))
+        }
+        Error::Base64Decode(_) => "the block's body is not valid base64".to_string(),
+        Error::SectionTooLarge => "the block is too large".to_string(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,6 +348,28 @@ mod tests {
         assert_eq!(c.max_download_bytes, 52_428_800);
         assert!(c.policy.url_check && c.policy.allow_lan && c.tls_verify);
         assert_eq!(c.background_grace, Some(Duration::from_millis(5000)));
+    }
+
+    #[test]
+    fn bad_ca_certificate_errors_read_as_words() {
+        let cases: &[(&str, &str)] = &[
+            (
+                r#"{"appId":"a","caCertificates":["-----BEGIN CERTIFICATE-----\nMIIB\n"]}"#,
+                r#"caCertificates[0]: not a PEM certificate: the CERTIFICATE block has no "-----END CERTIFICATE-----" line"#,
+            ),
+            (
+                r#"{"appId":"a","caCertificates":["-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"]}"#,
+                "caCertificates[0]: not a PEM certificate: the block's body is not valid base64",
+            ),
+            (
+                r#"{"appId":"a","caCertificates":["junk"]}"#,
+                "caCertificates[0]: no CERTIFICATE block",
+            ),
+        ];
+        for (json, want) in cases {
+            let err = AppConfig::from_json(json.as_bytes()).expect_err(json);
+            assert_eq!(&err, want, "{json}");
+        }
     }
 
     #[test]

@@ -47,6 +47,11 @@ pub mod transfer;
 
 pub mod ffi;
 
+/// Entry points of the fuzz targets in `fuzz/` (feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use app::{socket_close, socket_of, socket_send, task_abort, App};
 pub use errors::{Api, ApiError, Errno, Status, WxError};
 pub use event::dispatch::Mode;

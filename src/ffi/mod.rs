@@ -13,6 +13,8 @@
     reason = "C type names follow the wxnet_<object> convention of the header"
 )]
 
+#[cfg(target_os = "android")]
+mod android;
 mod app;
 mod event;
 mod guard;
@@ -21,6 +23,8 @@ mod jni;
 mod meta;
 mod task;
 
+#[cfg(target_os = "android")]
+pub use android::*;
 pub use app::*;
 pub use event::*;
 pub use meta::*;

@@ -108,7 +108,7 @@ impl HttpClients {
             strict,
         );
         #[cfg(feature = "quic")]
-        let alt_svc = std::sync::Arc::new(super::alt_svc::AltSvcCache::default());
+        let alt_svc = std::sync::Arc::new(super::alt_svc::AltSvcCache::new(config.policy.clone()));
         let h2 = build(h2_connector);
         let mut http_dns = HashMap::new();
         for (id, url) in &config.http_dns {

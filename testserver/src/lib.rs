@@ -42,7 +42,7 @@
 //! | `/alpn` | text `HTTP/2.0` or `HTTP/1.1`: the version the server saw |
 //! | `/close` | no response: the connection is dropped (HTTP/1.1) or the stream reset (HTTP/2) |
 //! | `/hang` | never answers |
-//! | `/large-header` | a 64 KiB `x-large-header` value (an HTTP/2 client needs a max header list size above hyper's 16 KiB default to accept it) |
+//! | `/large-header` | a 64 KiB (or `?kib=N`, at most 4096) `x-large-header` value (an HTTP/2 client needs a max header list size above hyper's 16 KiB default to accept it) |
 //! | `/cache/{max-age,etag,last-modified,no-store,vary}[/tag]` | caching headers and a serial number in the body: see `cache_routes.rs` |
 //! | `/cookie/set?c=V&c=W&to=U` | one `Set-Cookie` per `c` (as given), then 302 to `to` if present, else 200 `cookies set` |
 //! | `/encoded-empty/...`, `/cache-encoded/...`, `/many-headers`, `/dns-query` | empty bodies with `Content-Encoding`, compressed cacheable chunked responses, many header fields, DNS-over-HTTPS: see `semantic_routes.rs` |

@@ -62,7 +62,7 @@ pub(crate) async fn handle(req: Request<Incoming>, stats: Arc<Stats>) -> Result<
         "/alpn" => text(StatusCode::OK, version_str(version)),
         "/close" => return Err(CloseConnection),
         "/hang" => return std::future::pending().await,
-        "/large-header" => large_header(),
+        "/large-header" => large_header(&query).unwrap_or_else(bad_request),
         "/upload" => crate::upload::handle(req).await,
         "/redirect-to" => redirect_to(&query),
         "/redirect-loop" => redirect(StatusCode::FOUND, "/redirect-loop"),
@@ -218,11 +218,16 @@ fn set_cookie() -> Response<Body> {
     resp
 }
 
-fn large_header() -> Response<Body> {
+/// A response with an `x-large-header` of `?kib=` KiB (default 64, at most 4096).
+fn large_header(query: &Query) -> Result<Response<Body>, String> {
+    let kib = query.number("kib")?.unwrap_or(64);
+    if kib > 4096 {
+        return Err(format!("kib {kib} is over 4096"));
+    }
     let mut resp = text(StatusCode::OK, "large header");
-    let value = HeaderValue::from_str(&"x".repeat(64 * 1024)).expect("ASCII letters are valid");
+    let value = HeaderValue::from_str(&"x".repeat(kib as usize * 1024)).expect("ASCII letters are valid");
     resp.headers_mut().insert("x-large-header", value);
-    resp
+    Ok(resp)
 }
 
 pub(crate) fn status(arg: &str) -> Response<Body> {
