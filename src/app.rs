@@ -42,7 +42,7 @@ impl App {
             None => None,
         };
         let tasks = TaskTable::new()?;
-        let dispatcher = Dispatcher::start(mode, tasks.serial()).map_err(|e| {
+        let dispatcher = Dispatcher::start(mode, tasks.serial(), config.max_queued_event_bytes).map_err(|e| {
             tasks.unregister();
             ApiError::new(Status::InvalidState, format!("cannot start the dispatcher thread: {e}"))
         })?;
@@ -181,6 +181,18 @@ impl App {
         self.core.dispatcher.set_wakeup(wakeup)
     }
 
+    /// Bytes of events queued for the host now (counted against
+    /// `maxQueuedEventBytes`; a polled event no longer counts).
+    pub fn queued_event_bytes(&self) -> usize {
+        self.core.dispatcher.queued_bytes()
+    }
+
+    /// Tasks waiting for room in the event queue now (they do not read
+    /// from the network meanwhile).
+    pub fn tasks_waiting_for_room(&self) -> usize {
+        self.core.dispatcher.waiting_producers()
+    }
+
     /// Whether the caller runs inside one of this app's callbacks.
     pub fn in_own_callback(&self) -> bool {
         self.core.dispatcher.is_current_thread()
@@ -283,12 +295,13 @@ pub fn socket_of(id: u64) -> Result<Arc<dyn SocketControl>, ApiError> {
 }
 
 /// `wxnet_task_abort`: never blocks, idempotent, works on queued tasks. On a
-/// socket it is a close with code 1000.
+/// socket it is a close with code 1000 that ends the socket at once, even
+/// in the middle of a send.
 pub fn task_abort(id: u64) -> Result<(), ApiError> {
     match lookup(id) {
         Lookup::Live(task) => {
             match task.control() {
-                Control::Socket(socket) => socket.close(1000, "")?,
+                Control::Socket(socket) => socket.abort(),
                 Control::Http => {
                     task.abort();
                 }

@@ -48,6 +48,8 @@ struct RawConfig {
     max_sockets: Option<u32>,
     max_domains_per_type: Option<u32>,
     max_download_bytes: Option<u64>,
+    max_queued_event_bytes: Option<u64>,
+    max_socket_message_bytes: Option<u64>,
     background_grace_ms: Option<i64>,
     temp_dir: Option<String>,
     user_data_dir: Option<String>,
@@ -92,6 +94,12 @@ pub struct AppConfig {
     pub max_concurrent_requests: usize,
     pub max_sockets: usize,
     pub max_download_bytes: u64,
+    /// Bytes of events (JSON + data) queued for the host at most; producers
+    /// (body streams, progress, socket reads) wait for room beyond it.
+    pub max_queued_event_bytes: usize,
+    /// The largest WebSocket message (and frame) accepted; above it the
+    /// socket closes with 1009.
+    pub max_socket_message_bytes: usize,
     /// `None`: background work allowed (grace -1).
     pub background_grace: Option<Duration>,
     pub temp_dir: Option<PathBuf>,
@@ -109,6 +117,13 @@ pub struct AppConfig {
 }
 
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+/// Default of `maxQueuedEventBytes`: 4 MiB of events waiting for the host.
+pub const DEFAULT_MAX_QUEUED_EVENT_BYTES: usize = 4 * 1024 * 1024;
+/// Default of `maxSocketMessageBytes`: 16 MiB.
+pub const DEFAULT_MAX_SOCKET_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Byte limits are between 1 KiB and 1 GiB: smaller would make every event
+/// wait, larger defeats the bound on a phone.
+const BYTE_LIMIT_RANGE: std::ops::RangeInclusive<u64> = 1024..=1024 * 1024 * 1024;
 
 impl AppConfig {
     /// Parses and validates the config JSON. The error names the field.
@@ -184,6 +199,16 @@ impl AppConfig {
             Some(v) => v,
             None => 50 * 1024 * 1024,
         };
+        let max_queued_event_bytes = bounded_bytes(
+            "maxQueuedEventBytes",
+            raw.max_queued_event_bytes,
+            DEFAULT_MAX_QUEUED_EVENT_BYTES,
+        )?;
+        let max_socket_message_bytes = bounded_bytes(
+            "maxSocketMessageBytes",
+            raw.max_socket_message_bytes,
+            DEFAULT_MAX_SOCKET_MESSAGE_BYTES,
+        )?;
         let background_grace = match raw.background_grace_ms {
             None => Some(Duration::from_millis(5000)),
             Some(-1) => None,
@@ -254,6 +279,8 @@ impl AppConfig {
             max_concurrent_requests,
             max_sockets,
             max_download_bytes,
+            max_queued_event_bytes,
+            max_socket_message_bytes,
             background_grace,
             temp_dir: abs_dir("tempDir", raw.temp_dir)?,
             user_data_dir: abs_dir("userDataDir", raw.user_data_dir)?,
@@ -280,6 +307,18 @@ fn positive(name: &str, v: Option<u32>, default: u32) -> Result<usize, String> {
         Some(0) => Err(format!("{name}: must be > 0")),
         Some(v) => Ok(v as usize),
         None => Ok(default as usize),
+    }
+}
+
+fn bounded_bytes(name: &str, v: Option<u64>, default: usize) -> Result<usize, String> {
+    match v {
+        None => Ok(default),
+        Some(v) if BYTE_LIMIT_RANGE.contains(&v) => Ok(v as usize),
+        Some(v) => Err(format!(
+            "{name}: {v} is outside {}..={}",
+            BYTE_LIMIT_RANGE.start(),
+            BYTE_LIMIT_RANGE.end()
+        )),
     }
 }
 
@@ -346,6 +385,8 @@ mod tests {
         assert_eq!(c.max_concurrent_requests, 10);
         assert_eq!(c.max_sockets, 5);
         assert_eq!(c.max_download_bytes, 52_428_800);
+        assert_eq!(c.max_queued_event_bytes, 4 * 1024 * 1024);
+        assert_eq!(c.max_socket_message_bytes, 16 * 1024 * 1024);
         assert!(c.policy.url_check && c.policy.allow_lan && c.tls_verify);
         assert_eq!(c.background_grace, Some(Duration::from_millis(5000)));
     }
@@ -387,6 +428,13 @@ mod tests {
             ),
             (r#"{"appId":"a","maxSockets":0}"#, "maxSockets"),
             (r#"{"appId":"a","tempDir":"rel/dir"}"#, "tempDir"),
+            (r#"{"appId":"a","maxQueuedEventBytes":0}"#, "maxQueuedEventBytes"),
+            (r#"{"appId":"a","maxQueuedEventBytes":1023}"#, "maxQueuedEventBytes"),
+            (r#"{"appId":"a","maxQueuedEventBytes":-1}"#, "maxQueuedEventBytes"),
+            (
+                r#"{"appId":"a","maxSocketMessageBytes":2147483648}"#,
+                "maxSocketMessageBytes",
+            ),
             (r#"{"appId":"a","resolve":{"x.com":"1.2.3.4:1"}}"#, "resolve"),
             (r#"{"appId":"a","resolve":{"x.com:443":"nope"}}"#, "resolve.x.com:443"),
             (r#"{"appId":"a","resolve":{"x.com:443":[]}}"#, "resolve.x.com:443"),

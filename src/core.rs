@@ -141,7 +141,9 @@ where
         .ok_or_else(|| WxError::new(Errno::Unknown, "app closed"))?;
     profile.queue_end = now_ms();
     profile.fetch_start = profile.queue_end;
-    tokio::time::timeout(timeout, work(profile))
+    // Boxed: a task waiting in the queue holds only its options, not the
+    // (much larger) state of a whole exchange.
+    tokio::time::timeout(timeout, Box::pin(work(profile)))
         .await
         .map_err(|_| WxError::timeout())?
 }
@@ -172,6 +174,7 @@ mod tests {
                     let _ = tx.send((ev.kind, ev.json().to_owned()));
                 })),
                 0,
+                1 << 20,
             )
             .expect("thread"),
         );

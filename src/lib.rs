@@ -74,10 +74,11 @@ pub use task::SocketControl;
 #[doc(hidden)]
 pub mod testing {
     pub use crate::config::AppConfig;
+    pub use crate::config::DEFAULT_MAX_SOCKET_MESSAGE_BYTES;
     pub use crate::http::decode::to_utf8;
     pub use crate::options::Opts;
     pub use crate::policy::{check_url, AllowedDomain, DomainKind, Policy};
     pub use crate::request::body::{encode_uri_component, place, Data};
     pub use crate::sandbox::Sandbox;
-    pub use crate::socket::{validate_close, MAX_MESSAGE_BYTES};
+    pub use crate::socket::validate_close;
 }

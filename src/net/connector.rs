@@ -7,12 +7,13 @@
 //! first attempt starts at once, each next one when the previous failed
 //! or [`CONNECTION_ATTEMPT_DELAY`] passed without a connection, whichever
 //! comes first; the first connection wins and the others are dropped.
-//! DNS answers are first ordered as RFC 6724 section 6 says as far as it
-//! can be applied without a source address (rule 6, precedence from the
-//! default policy table, then rule 8, smaller scope first; otherwise the
-//! resolver's order), then the address families are interleaved (RFC 8305
-//! section 4), starting with the family of the first address. Pinned
-//! addresses keep the host's order. The address that won is the peer
+//! The system resolver's answers come ordered by RFC 6724 already (the OS
+//! knows the source addresses); HTTPDNS answers are ordered here as RFC
+//! 6724 section 6 says as far as it applies without a source address (rule
+//! 6, precedence from the default policy table, then rule 8, smaller scope
+//! first; otherwise the resolver's order). Then the address families are
+//! interleaved (RFC 8305 section 4), starting with the family of the first
+//! address. Pinned addresses keep the host's order. The address that won is the peer
 //! `profile` reports (`peerIP`, `port`).
 
 use std::collections::HashMap;
@@ -156,14 +157,16 @@ impl Connector {
             .doh
             .as_ref()
             .and_then(|doh| doh.cached(&bare.to_ascii_lowercase()));
+        // The system resolver already orders its answers by RFC 6724 (with
+        // the source addresses it knows); HTTPDNS answers get our ordering.
         let answers: Vec<SocketAddr> = match from_doh {
-            Some(ips) => ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect(),
+            Some(ips) => sort_rfc6724(ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect()),
             None => tokio::net::lookup_host((bare, port))
                 .await
                 .map_err(|e| ConnectError::Dns(e.to_string()))?
                 .collect(),
         };
-        let answers = interleave_families(sort_rfc6724(answers));
+        let answers = interleave_families(answers);
         let usable: Vec<SocketAddr> = answers
             .iter()
             .copied()

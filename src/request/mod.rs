@@ -178,11 +178,13 @@ async fn fetch(
     let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
     let raw = if options.chunked {
         while let Some(chunk) = stream.next().await {
-            task.emit(
+            // Waits while the host is behind: the body stops being read.
+            task.emit_when_room(
                 EventKind::ChunkReceived,
                 res::chunk_json(),
                 Some(chunk.map_err(decode::read_error)?),
-            );
+            )
+            .await;
         }
         Bytes::new()
     } else {
@@ -205,6 +207,7 @@ async fn fetch(
         (text, kind)
     };
     let json = res::request_success_json(status, &headers, &profile, kind);
-    task.finish(EventKind::Success, json, (!data.is_empty()).then_some(data));
+    task.finish_when_room(EventKind::Success, json, (!data.is_empty()).then_some(data))
+        .await;
     Ok(())
 }

@@ -25,8 +25,6 @@ use crate::options::Opts;
 use crate::policy::DomainKind;
 use crate::task::{SocketControl, TaskShared};
 
-/// The largest message (and frame) accepted; bigger ones close with 1009.
-pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// How long a close handshake may wait for the peer's answer.
 pub const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
@@ -41,7 +39,11 @@ enum Phase {
 #[derive(Debug)]
 pub(crate) enum Command {
     Send(tokio_tungstenite::tungstenite::Message),
+    /// Start the closing handshake (bounded by [`CLOSE_WAIT`]).
     Close(u16, String),
+    /// End now, even mid-send: a close frame goes out only if it can be
+    /// written without waiting.
+    Abort,
 }
 
 /// The host-facing control of one socket (the task's [`crate::task::Control`]).
@@ -77,6 +79,15 @@ impl SocketHandle {
             .map_err(|_| ApiError::new(Status::InvalidState, "the socket is closed"))
     }
 
+    /// `wxnet_task_abort` on a socket: a close with code 1000 that does not
+    /// wait for anything (not for a send in progress, nor for the peer's
+    /// answer). The task ends with SOCKET_CLOSE at once (the code and reason
+    /// of a close already started, else 1000 ""). Never blocks.
+    pub fn abort(&self) {
+        *self.phase.lock().expect("socket phase lock poisoned") = Phase::Closing;
+        let _ = self.commands.send(Command::Abort);
+    }
+
     /// Starts the close handshake (or ends a connection attempt). A second
     /// close is a no-op.
     pub fn close(&self, code: u16, reason: &str) -> Result<(), ApiError> {
@@ -97,6 +108,10 @@ impl SocketControl for SocketHandle {
 
     fn close(&self, code: u16, reason: &str) -> Result<(), ApiError> {
         SocketHandle::close(self, code, reason)
+    }
+
+    fn abort(&self) {
+        SocketHandle::abort(self)
     }
 }
 
@@ -154,6 +169,7 @@ pub(crate) fn start(app: &AppCore, opts: &Opts) -> Result<handshake::Target, WxE
         protocols,
         no_delay,
         timeout,
+        max_message_bytes: app.config.max_socket_message_bytes,
     })
 }
 

@@ -120,19 +120,21 @@ async fn fetch(
         }
         part.write(&chunk).await?;
         if let Some(pct) = throttle.update(written) {
-            task.emit(
+            task.emit_when_room(
                 EventKind::Progress,
                 res::download_progress_json(pct, written, throttle.total()),
                 None,
-            );
+            )
+            .await;
         }
     }
     part.flush().await?;
-    task.emit(
+    task.emit_when_room(
         EventKind::Progress,
         res::download_progress_json(100, written, throttle.total().max(written)),
         None,
-    );
+    )
+    .await;
     profile.response_end = now_ms();
     profile::finish(&mut profile, &response.conn);
     let saved = if vpath.starts_with(crate::sandbox::USER_DATA_PREFIX) {

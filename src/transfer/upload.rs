@@ -99,7 +99,8 @@ async fn send(
             &mut profile,
         )
         .await?;
-    task.emit(EventKind::Progress, res::upload_progress_json(100, total, total), None);
+    task.emit_when_room(EventKind::Progress, res::upload_progress_json(100, total, total), None)
+        .await;
     let status = response.status.as_u16();
     emit_headers(task, &response);
     let content_type = response.header(header::CONTENT_TYPE).map(str::to_owned);
@@ -111,6 +112,7 @@ async fn send(
     profile::finish(&mut profile, &response.conn);
     let text = decode::to_utf8(body, content_type.as_deref())?;
     let json = res::upload_success_json(status, &profile);
-    task.finish(EventKind::Success, json, (!text.is_empty()).then_some(text));
+    task.finish_when_room(EventKind::Success, json, (!text.is_empty()).then_some(text))
+        .await;
     Ok(())
 }

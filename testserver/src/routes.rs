@@ -67,6 +67,7 @@ pub(crate) async fn handle(req: Request<Incoming>, stats: Arc<Stats>) -> Result<
         "/redirect-to" => redirect_to(&query),
         "/redirect-loop" => redirect(StatusCode::FOUND, "/redirect-loop"),
         "/chunked" => chunked(&query).unwrap_or_else(bad_request),
+        "/gzip-bomb" => crate::bomb::handle(&query).unwrap_or_else(bad_request),
         "/many-headers" => crate::semantic_routes::many_headers(&query),
         "/dns-query" => crate::semantic_routes::dns_query(req, &query).await,
         p => {
