@@ -32,6 +32,7 @@ suite format cargo fmt --all -- --check
 suite clippy cargo clippy --workspace --all-targets --all-features -- -D warnings
 suite rust-tests cargo test --workspace
 suite c-examples-valgrind bash scripts/c-examples.sh --valgrind
+suite targets bash scripts/check-targets.sh
 suite asan bash scripts/asan.sh
 suite tsan bash scripts/tsan.sh
 suite fuzz bash scripts/fuzz.sh 20

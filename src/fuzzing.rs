@@ -12,12 +12,12 @@ use http::{HeaderValue, Method};
 use http_body_util::{BodyExt, Full};
 
 use crate::config::AppConfig;
+use crate::http::decode;
+use crate::http::multipart::Multipart;
 use crate::options::{header_map, Opts};
 use crate::policy::{self, DomainKind, Policy};
 use crate::request::body::{self, Data};
-use crate::http::decode;
 use crate::sandbox::Sandbox;
-use crate::http::multipart::Multipart;
 
 /// The app config parser: any input gives a config or an error, never a
 /// panic; a config that parses parses the same way again.

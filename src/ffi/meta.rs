@@ -12,6 +12,14 @@ pub extern "C" fn wxnet_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// The C ABI version of the loaded library, to compare with the header's
+/// `WXNET_ABI_VERSION` before any other call: a binding that finds another
+/// number must not use the library. Any thread; never fails.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxnet_abi_version() -> i32 {
+    super::WXNET_ABI_VERSION
+}
+
 /// A static description of a status code ("unknown status" for others).
 #[unsafe(no_mangle)]
 pub extern "C" fn wxnet_status_str(status: wxnet_status) -> *const c_char {

@@ -67,6 +67,9 @@ pub(crate) async fn handle(req: Request<Incoming>, stats: Arc<Stats>) -> Result<
         "/redirect-to" => redirect_to(&query),
         "/redirect-loop" => redirect(StatusCode::FOUND, "/redirect-loop"),
         "/chunked" => chunked(&query).unwrap_or_else(bad_request),
+        "/gzip-bomb" => crate::bomb::handle(&query).unwrap_or_else(bad_request),
+        "/many-headers" => crate::semantic_routes::many_headers(&query),
+        "/dns-query" => crate::semantic_routes::dns_query(req, &query).await,
         p => {
             // CONNECT requests have an empty path: never slice blindly.
             let p = p.strip_prefix('/').unwrap_or(p);
@@ -79,6 +82,9 @@ pub(crate) async fn handle(req: Request<Incoming>, stats: Arc<Stats>) -> Result<
                 "charset" => charset(arg, &query),
                 "bytes" => bytes(arg, &query, version).unwrap_or_else(bad_request),
                 "cache" => crate::cache_routes::handle(req.headers(), arg, &query),
+                "cache-encoded" => crate::semantic_routes::cache_encoded(req.headers(), arg, &query),
+                "encoded-empty" => crate::semantic_routes::encoded_empty(arg, &query),
+                "dns-query" => crate::semantic_routes::dns_query(req, &query).await,
                 "cookie" => crate::cookie_routes::handle(arg, req.uri().query().unwrap_or("")),
                 "ws" => crate::ws::handle(req, arg, &query, stats).unwrap_or_else(not_found),
                 _ => not_found(),

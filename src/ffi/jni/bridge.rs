@@ -59,21 +59,12 @@ pub(super) fn status_result(status: wxnet_status) -> Result<(), ApiError> {
     Err(ApiError::new(status_of(status), detail))
 }
 
+/// The status of a failed C export's code (never `Ok`: a code that is not a
+/// failure status maps to `Panic`).
 pub(super) fn status_of(code: wxnet_status) -> Status {
-    [
-        Status::NullArgument,
-        Status::InvalidArgument,
-        Status::InvalidConfig,
-        Status::UnknownTask,
-        Status::InvalidState,
-        Status::WrongMode,
-        Status::WouldDeadlock,
-        Status::Closed,
-        Status::Panic,
-    ]
-    .into_iter()
-    .find(|s| *s as wxnet_status == code)
-    .unwrap_or(Status::Panic)
+    Status::from_code(code)
+        .filter(|s| *s != Status::Ok)
+        .unwrap_or(Status::Panic)
 }
 
 /// Runs a JNI function body under the boundary guard (panics become
@@ -263,4 +254,20 @@ pub(super) fn deliver_log(ctx: &LogCtx, level: i32, text: &str) {
         });
         let _ = env.exception_clear();
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JNI mapping agrees with `Status` for every failure (and so with
+    /// the `WXNET_E_*` constants, which `ffi`'s tests tie to `Status`).
+    #[test]
+    fn every_failure_status_maps_back_to_itself() {
+        for status in Status::ALL.into_iter().filter(|s| *s != Status::Ok) {
+            assert_eq!(status_of(status as wxnet_status), status, "{status:?}");
+        }
+        assert_eq!(status_of(WXNET_OK), Status::Panic, "OK is not a failure");
+        assert_eq!(status_of(-50), Status::Panic);
+    }
 }

@@ -368,7 +368,9 @@ fn init_android(env: &mut JNIEnv, context: JObject) -> Result<(), ApiError> {
     rustls_platform_verifier::android::init_with_env(env, context).map_err(|e| {
         let _ = env.exception_clear();
         ApiError::new(Status::InvalidState, format!("rustls-platform-verifier init: {e}"))
-    })
+    })?;
+    crate::net::tls::mark_platform_initialised();
+    Ok(())
 }
 
 #[cfg(not(target_os = "android"))]
