@@ -147,7 +147,7 @@ extern "C" {
 // The library keeps its own global references. The app must ship the
 // `rustls-platform-verifier` Android classes (README: Android).
 // Without this call every TLS handshake fails with an errMsg saying that
-// Android initialisation is missing. Not in the header outside Android.
+// Android initialisation is missing. Declared only for Android (`__ANDROID__`).
 wxnet_status wxnet_android_init(void *java_vm, void *context);
 #endif
 
