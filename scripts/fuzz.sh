@@ -24,6 +24,9 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     fi
 fi
 start=$SECONDS
+# The fuzz workspace resolves against the main one's lock, so it builds the exact
+# dependency versions the tests use (a fresh resolution can pick newer, different ones).
+cp ../Cargo.lock Cargo.lock
 # One build for all targets (release with debug assertions, AddressSanitizer).
 cargo +nightly fuzz build -O
 echo "fuzz.sh: build took $((SECONDS - start)) s"
