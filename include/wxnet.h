@@ -221,6 +221,11 @@ void wxnet_event_free(struct wxnet_event *event);
 // The library version, e.g. "0.1.0". Static; never freed.
 const char *wxnet_version(void);
 
+// The C ABI version of the loaded library, to compare with the header's
+// `WXNET_ABI_VERSION` before any other call: a binding that finds another
+// number must not use the library. Any thread; never fails.
+int32_t wxnet_abi_version(void);
+
 // A static description of a status code ("unknown status" for others).
 const char *wxnet_status_str(wxnet_status status);
 
