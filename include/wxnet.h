@@ -236,9 +236,17 @@ const char *wxnet_last_error(void);
 
 // Sets the process-wide log callback (`cb` NULL: logging off). It may be
 // called from any library thread, concurrently, and never receives URLs
-// with their query strings, header values or bodies. `max_level`: 1 error,
-// 2 warn, 3 info, 4 debug, 5 trace. `ud` is passed back as is and must stay
-// valid until the callback is replaced.
+// with their query strings, header values, bodies or socket messages (the
+// records of the libraries wxnet uses are limited to their warnings and
+// errors). `max_level`: 1 error, 2 warn, 3 info, 4 debug, 5 trace. `ud` is
+// passed back as is.
+//
+// When this returns, the old callback is not running on any thread and is
+// never called again, so its `ud` may be freed; the only exception are
+// calls of the old callback that are themselves inside
+// `wxnet_set_log_callback` (the callback may call it: no lock is held
+// while it runs), which return after it. Records made by a thread that is
+// inside the callback are dropped.
 wxnet_status wxnet_set_log_callback(wxnet_log_callback cb, void *ud, int32_t max_level);
 
 // Starts a wx.request. `options_json` (`options_len` bytes, copied) is the wx
