@@ -37,6 +37,10 @@ pub struct HopRequest<'a> {
 }
 
 /// Sends one hop. `cache` is the app's cache when the request enabled it.
+///
+/// The cache's and HTTP/3's futures are boxed: they are large, and unboxed
+/// every request's state machine would carry (and copy) their size even when
+/// neither is used.
 pub async fn hop(route: Route<'_>, cache: Option<&HttpCache>, req: HopRequest<'_>) -> Result<Hop, WxError> {
     let uri: Uri = req
         .url
@@ -52,7 +56,7 @@ pub async fn hop(route: Route<'_>, cache: Option<&HttpCache>, req: HopRequest<'_
     let mut send_headers = None;
     let mut stale = None;
     if let Some(cache) = serving {
-        match cache.lookup(&parts).await {
+        match Box::pin(cache.lookup(&parts)).await {
             Lookup::Fresh(hit) => {
                 let now = now_ms();
                 let mut head = http::Response::new(()).into_parts().0;
@@ -83,7 +87,7 @@ pub async fn hop(route: Route<'_>, cache: Option<&HttpCache>, req: HopRequest<'_
         return Ok(hop);
     };
     let revalidated = match stale {
-        Some(entry) => cache.revalidated(*entry, &parts, &hop.head).await,
+        Some(entry) => Box::pin(cache.revalidated(*entry, &parts, &hop.head)).await,
         None => None,
     };
     if let Some(hit) = revalidated {
@@ -95,7 +99,7 @@ pub async fn hop(route: Route<'_>, cache: Option<&HttpCache>, req: HopRequest<'_
     } else if serving.is_some() {
         hop.body = cache.store(&parts, &hop.head, hop.conn.protocol, hop.body);
     } else if HttpCache::invalidated_by(&parts.method) && hop.head.status.as_u16() < 400 {
-        cache.invalidate(&parts.uri).await;
+        Box::pin(cache.invalidate(&parts.uri)).await;
     }
     Ok(hop)
 }
@@ -133,7 +137,7 @@ async fn network(
         let request_end = Arc::new(AtomicU64::new(0));
         let req = build(parts, headers.as_ref(), body, &request_end)?;
         let request_start = now_ms();
-        match route.clients.h3.send(&target, req).await {
+        match Box::pin(route.clients.h3.send(&target, req)).await {
             Ok(r) => {
                 let response_start = now_ms();
                 let (head, body) = r.response.into_parts();
