@@ -177,23 +177,17 @@ async fn fetch(
     Ok(())
 }
 
+/// SUCCESS `{errMsg, statusCode, header, cookies, profile, dataKind}`, built
+/// by hand around the header object's text (written once for both events).
 fn success_json(status: u16, headers: &Headers, profile: &res::Profile, data_kind: &str) -> String {
-    #[derive(serde::Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Success<'a> {
-        err_msg: &'static str,
-        status_code: u16,
-        header: &'a serde_json::Map<String, serde_json::Value>,
-        cookies: &'a [String],
-        profile: &'a res::Profile,
-        data_kind: &'a str,
-    }
-    res::to_json(&Success {
-        err_msg: "request:ok",
-        status_code: status,
-        header: &headers.header,
-        cookies: &headers.cookies,
-        profile,
-        data_kind,
-    })
+    let mut out = String::with_capacity(900 + headers.header.as_str().len());
+    out.push_str("{\"errMsg\":\"request:ok\",\"statusCode\":");
+    res::push_u16(&mut out, status);
+    res::push_header_and_cookies(&mut out, headers);
+    out.push_str(",\"profile\":");
+    out.push_str(&res::to_json(profile));
+    out.push_str(",\"dataKind\":");
+    out.push_str(&res::to_json(&data_kind));
+    out.push('}');
+    out
 }
