@@ -1,5 +1,5 @@
-//! Builders for the wx `res` JSON objects. Each event's JSON is serialized
-//! exactly once, from borrowed data.
+//! Builders for the wx `res` JSON objects, every event's in one place and
+//! built one way: a `Serialize` struct of borrowed data, serialized once.
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -23,47 +23,187 @@ pub fn fail_json(api: Api, err: &WxError) -> String {
 
 /// SOCKET_CLOSE `{code, reason}`.
 pub fn close_json(code: u16, reason: &str) -> String {
-    to_json(&serde_json::json!({"code": code, "reason": reason}))
+    #[derive(Serialize)]
+    struct Close<'a> {
+        code: u16,
+        reason: &'a str,
+    }
+    to_json(&Close { code, reason })
 }
 
 /// `{errMsg}` (SOCKET_ERROR).
 pub fn err_msg_json(msg: &str) -> String {
-    to_json(&serde_json::json!({ "errMsg": msg }))
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ErrMsg<'a> {
+        err_msg: &'a str,
+    }
+    to_json(&ErrMsg { err_msg: msg })
+}
+
+/// `{errMsg: "<api>:ok"}` (connectSocket's SUCCESS).
+pub fn ok_json(api: Api) -> String {
+    err_msg_json(&format!("{}:ok", api.name()))
+}
+
+/// CHUNK_RECEIVED `{}` (the chunk is the event's data).
+pub fn chunk_json() -> String {
+    #[derive(Serialize)]
+    struct Empty {}
+    to_json(&Empty {})
+}
+
+/// SOCKET_MESSAGE `{dataKind}` (the message is the event's data).
+pub fn message_json(binary: bool) -> String {
+    data_kind_json(if binary { "arraybuffer" } else { "text" })
+}
+
+fn data_kind_json(data_kind: &str) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct DataKind<'a> {
+        data_kind: &'a str,
+    }
+    to_json(&DataKind { data_kind })
+}
+
+/// SOCKET_OPEN `{header, profile}`.
+pub fn socket_open_json<P: Serialize>(headers: &Headers, profile: &P) -> String {
+    #[derive(Serialize)]
+    struct Open<'a, P> {
+        header: &'a RawValue,
+        profile: &'a P,
+    }
+    to_json(&Open {
+        header: &headers.header,
+        profile,
+    })
+}
+
+/// wx.request's SUCCESS `{errMsg, statusCode, header, cookies, profile,
+/// dataKind}` (the body is the event's data).
+pub fn request_success_json(status: u16, headers: &Headers, profile: &Profile, data_kind: &str) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Success<'a> {
+        err_msg: &'static str,
+        status_code: u16,
+        header: &'a RawValue,
+        cookies: &'a [String],
+        profile: &'a Profile,
+        data_kind: &'a str,
+    }
+    to_json(&Success {
+        err_msg: "request:ok",
+        status_code: status,
+        header: &headers.header,
+        cookies: &headers.cookies,
+        profile,
+        data_kind,
+    })
+}
+
+/// wx.uploadFile's SUCCESS `{errMsg, statusCode, profile}` (the response
+/// text is the event's data).
+pub fn upload_success_json(status: u16, profile: &Profile) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Success<'a> {
+        err_msg: &'static str,
+        status_code: u16,
+        profile: &'a Profile,
+    }
+    to_json(&Success {
+        err_msg: "uploadFile:ok",
+        status_code: status,
+        profile,
+    })
+}
+
+/// Where a download was saved: `filePath` (a user file the host chose) or
+/// `tempFilePath`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved<'a> {
+    FilePath(&'a str),
+    TempFilePath(&'a str),
+}
+
+/// wx.downloadFile's SUCCESS `{errMsg, statusCode, filePath|tempFilePath,
+/// profile}`.
+pub fn download_success_json(status: u16, saved: Saved<'_>, profile: &Profile) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Success<'a> {
+        err_msg: &'static str,
+        status_code: u16,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file_path: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        temp_file_path: Option<&'a str>,
+        profile: &'a Profile,
+    }
+    let (file_path, temp_file_path) = match saved {
+        Saved::FilePath(p) => (Some(p), None),
+        Saved::TempFilePath(p) => (None, Some(p)),
+    };
+    to_json(&Success {
+        err_msg: "downloadFile:ok",
+        status_code: status,
+        file_path,
+        temp_file_path,
+        profile,
+    })
+}
+
+/// uploadFile's PROGRESS `{progress, totalBytesSent, totalBytesExpectedToSend}`.
+pub fn upload_progress_json(progress: u64, sent: u64, total: u64) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Progress {
+        progress: u64,
+        total_bytes_sent: u64,
+        total_bytes_expected_to_send: u64,
+    }
+    to_json(&Progress {
+        progress,
+        total_bytes_sent: sent,
+        total_bytes_expected_to_send: total,
+    })
+}
+
+/// downloadFile's PROGRESS `{progress, totalBytesWritten,
+/// totalBytesExpectedToWrite}`.
+pub fn download_progress_json(progress: u64, written: u64, total: u64) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Progress {
+        progress: u64,
+        total_bytes_written: u64,
+        total_bytes_expected_to_write: u64,
+    }
+    to_json(&Progress {
+        progress,
+        total_bytes_written: written,
+        total_bytes_expected_to_write: total,
+    })
 }
 
 /// Response headers as wx shows them: an object (repeated headers joined
-/// with ", ") plus the raw `Set-Cookie` strings apart. The object is kept as
-/// its JSON text, written once straight from the `HeaderMap` (no map of
-/// owned strings) and spliced into every event that shows it.
-#[derive(Debug, Default, Serialize)]
+/// with ", ") plus the raw `Set-Cookie` strings apart. The object is JSON
+/// text written once straight from the `HeaderMap` (no map of owned strings)
+/// and embedded as is in every event that shows it.
+#[derive(Debug, Serialize)]
 pub struct Headers {
-    pub header: JsonText,
+    pub header: Box<RawValue>,
     pub cookies: Vec<String>,
 }
 
-/// The text of a JSON value we wrote ourselves (so always valid JSON).
-/// Spliced as is into the event JSON we build by hand; through serde (rare
-/// paths: a socket's open event) it is checked and embedded as a value.
-#[derive(Debug, Clone)]
-pub struct JsonText(String);
-
-impl JsonText {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Default for JsonText {
-    fn default() -> JsonText {
-        JsonText("{}".to_owned())
-    }
-}
-
-impl Serialize for JsonText {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        RawValue::from_string(self.0.clone())
-            .map_err(serde::ser::Error::custom)?
-            .serialize(serializer)
+impl Default for Headers {
+    fn default() -> Headers {
+        Headers {
+            header: RawValue::from_string("{}".to_owned()).expect("{} is JSON"),
+            cookies: Vec::new(),
+        }
     }
 }
 
@@ -104,7 +244,8 @@ impl Headers {
         }
         json.push(b'}');
         Headers {
-            header: JsonText(String::from_utf8(json).expect("JSON written from str is UTF-8")),
+            header: RawValue::from_string(String::from_utf8(json).expect("JSON written from str is UTF-8"))
+                .expect("the header object is written as JSON"),
             cookies,
         }
     }
@@ -117,31 +258,18 @@ fn write_json_str(out: &mut Vec<u8>, s: &str) {
 
 /// HEADERS_RECEIVED `{statusCode, header, cookies}`.
 pub fn headers_received_json(status: u16, headers: &Headers) -> String {
-    let mut out = String::with_capacity(48 + headers.header.as_str().len());
-    out.push_str("{\"statusCode\":");
-    push_u16(&mut out, status);
-    push_header_and_cookies(&mut out, headers);
-    out.push('}');
-    out
-}
-
-/// Appends `,"header":{...},"cookies":[...]` (the members every response
-/// event shares).
-pub fn push_header_and_cookies(out: &mut String, headers: &Headers) {
-    out.push_str(",\"header\":");
-    out.push_str(headers.header.as_str());
-    out.push_str(",\"cookies\":");
-    if headers.cookies.is_empty() {
-        out.push_str("[]");
-    } else {
-        out.push_str(&to_json(&headers.cookies));
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct H<'a> {
+        status_code: u16,
+        header: &'a RawValue,
+        cookies: &'a [String],
     }
-}
-
-/// Appends a status code as decimal text.
-pub fn push_u16(out: &mut String, n: u16) {
-    use std::fmt::Write;
-    write!(out, "{n}").expect("writing to a String cannot fail");
+    to_json(&H {
+        status_code: status,
+        header: &headers.header,
+        cookies: &headers.cookies,
+    })
 }
 
 /// Serializes a value that cannot fail to serialize (plain structs of
@@ -168,7 +296,7 @@ mod tests {
         map.append("set-cookie", "b=2".parse().expect("value"));
         let h = Headers::from_http(&map);
         assert_eq!(
-            h.header.as_str(),
+            h.header.get(),
             r#"{"content-type":"application/json","x-multi":"a, b","x-quote":"say \"hi\" \\ �"}"#
         );
         assert_eq!(h.cookies, ["a=1; Path=/", "b=2"]);
