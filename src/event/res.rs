@@ -2,6 +2,7 @@
 //! built one way: a `Serialize` struct of borrowed data, serialized once.
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::errors::{Api, WxError};
 pub use crate::http::profile::Profile;
@@ -70,7 +71,7 @@ fn data_kind_json(data_kind: &str) -> String {
 pub fn socket_open_json<P: Serialize>(headers: &Headers, profile: &P) -> String {
     #[derive(Serialize)]
     struct Open<'a, P> {
-        header: &'a serde_json::Map<String, serde_json::Value>,
+        header: &'a RawValue,
         profile: &'a P,
     }
     to_json(&Open {
@@ -87,7 +88,7 @@ pub fn request_success_json(status: u16, headers: &Headers, profile: &Profile, d
     struct Success<'a> {
         err_msg: &'static str,
         status_code: u16,
-        header: &'a serde_json::Map<String, serde_json::Value>,
+        header: &'a RawValue,
         cookies: &'a [String],
         profile: &'a Profile,
         data_kind: &'a str,
@@ -188,35 +189,71 @@ pub fn download_progress_json(progress: u64, written: u64, total: u64) -> String
 }
 
 /// Response headers as wx shows them: an object (repeated headers joined
-/// with ", ") plus the raw `Set-Cookie` strings apart.
-#[derive(Debug, Default, Serialize)]
+/// with ", ") plus the raw `Set-Cookie` strings apart. The object is JSON
+/// text written once straight from the `HeaderMap` (no map of owned strings)
+/// and embedded as is in every event that shows it.
+#[derive(Debug, Serialize)]
 pub struct Headers {
-    pub header: serde_json::Map<String, serde_json::Value>,
+    pub header: Box<RawValue>,
     pub cookies: Vec<String>,
+}
+
+impl Default for Headers {
+    fn default() -> Headers {
+        Headers {
+            header: RawValue::from_string("{}".to_owned()).expect("{} is JSON"),
+            cookies: Vec::new(),
+        }
+    }
 }
 
 impl Headers {
     pub fn from_http(map: &http::HeaderMap) -> Headers {
-        let mut out = Headers::default();
-        for (name, value) in map {
-            let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        let mut cookies = Vec::new();
+        let mut json = Vec::with_capacity(64 + 48 * map.len());
+        json.push(b'{');
+        // `keys()` yields each name once, in first-seen order; `get_all`
+        // gives its values in order.
+        for name in map.keys() {
             if name == http::header::SET_COOKIE {
-                out.cookies.push(text);
+                cookies.extend(
+                    map.get_all(name)
+                        .iter()
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                );
                 continue;
             }
-            match out.header.get_mut(name.as_str()) {
-                Some(serde_json::Value::String(joined)) => {
-                    joined.push_str(", ");
-                    joined.push_str(&text);
-                }
-                _ => {
-                    out.header
-                        .insert(name.as_str().to_owned(), serde_json::Value::String(text));
+            if json.len() > 1 {
+                json.push(b',');
+            }
+            write_json_str(&mut json, name.as_str());
+            json.push(b':');
+            let mut values = map.get_all(name).iter();
+            let first = values.next().expect("a key has at least one value");
+            match values.next() {
+                None => write_json_str(&mut json, &String::from_utf8_lossy(first.as_bytes())),
+                Some(second) => {
+                    let mut joined = String::from_utf8_lossy(first.as_bytes()).into_owned();
+                    for v in std::iter::once(second).chain(values) {
+                        joined.push_str(", ");
+                        joined.push_str(&String::from_utf8_lossy(v.as_bytes()));
+                    }
+                    write_json_str(&mut json, &joined);
                 }
             }
         }
-        out
+        json.push(b'}');
+        Headers {
+            header: RawValue::from_string(String::from_utf8(json).expect("JSON written from str is UTF-8"))
+                .expect("the header object is written as JSON"),
+            cookies,
+        }
     }
+}
+
+/// Appends `s` as a JSON string literal (quotes and escapes).
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(out, s).expect("writing a str to a Vec cannot fail");
 }
 
 /// HEADERS_RECEIVED `{statusCode, header, cookies}`.
@@ -225,7 +262,7 @@ pub fn headers_received_json(status: u16, headers: &Headers) -> String {
     #[serde(rename_all = "camelCase")]
     struct H<'a> {
         status_code: u16,
-        header: &'a serde_json::Map<String, serde_json::Value>,
+        header: &'a RawValue,
         cookies: &'a [String],
     }
     to_json(&H {
@@ -239,4 +276,40 @@ pub fn headers_received_json(status: u16, headers: &Headers) -> String {
 /// strings, numbers and maps with string keys).
 pub fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("res structs always serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_object_joins_repeats_keeps_order_and_sets_cookies_apart() {
+        let mut map = http::HeaderMap::new();
+        map.append("content-type", "application/json".parse().expect("value"));
+        map.append("x-multi", "a".parse().expect("value"));
+        map.append("set-cookie", "a=1; Path=/".parse().expect("value"));
+        map.append(
+            "x-quote",
+            http::HeaderValue::from_bytes(b"say \"hi\" \\ \xe4").expect("value"),
+        );
+        map.append("x-multi", "b".parse().expect("value"));
+        map.append("set-cookie", "b=2".parse().expect("value"));
+        let h = Headers::from_http(&map);
+        assert_eq!(
+            h.header.get(),
+            r#"{"content-type":"application/json","x-multi":"a, b","x-quote":"say \"hi\" \\ �"}"#
+        );
+        assert_eq!(h.cookies, ["a=1; Path=/", "b=2"]);
+        let value: serde_json::Value = serde_json::from_str(&headers_received_json(204, &h)).expect("JSON");
+        assert_eq!(value["statusCode"], 204);
+        assert_eq!(value["header"]["x-multi"], "a, b");
+        assert_eq!(value["cookies"][1], "b=2");
+        // Through serde (the socket's open event) it is a nested object, not a string.
+        let open = serde_json::json!({ "header": h.header });
+        assert_eq!(open["header"]["content-type"], "application/json");
+        assert_eq!(
+            headers_received_json(200, &Headers::default()),
+            r#"{"statusCode":200,"header":{},"cookies":[]}"#
+        );
+    }
 }

@@ -38,6 +38,10 @@ pub struct HopRequest<'a> {
 }
 
 /// Sends one hop. `cache` is the app's cache when the request enabled it.
+///
+/// The cache's and HTTP/3's futures are boxed: they are large, and unboxed
+/// every request's state machine would carry (and copy) their size even when
+/// neither is used.
 pub async fn hop(route: Route<'_>, cache: Option<&HttpCache>, req: HopRequest<'_>) -> Result<Hop, WxError> {
     let uri: Uri = req
         .url
@@ -53,7 +57,7 @@ pub async fn hop(route: Route<'_>, cache: Option<&HttpCache>, req: HopRequest<'_
     let mut send_headers = None;
     let mut stale = None;
     if let Some(cache) = serving {
-        match cache.lookup(&parts).await {
+        match Box::pin(cache.lookup(&parts)).await {
             Lookup::Fresh(hit) => {
                 let now = now_ms();
                 let mut head = http::Response::new(()).into_parts().0;
@@ -87,7 +91,7 @@ pub async fn hop(route: Route<'_>, cache: Option<&HttpCache>, req: HopRequest<'_
         return Ok(hop);
     };
     let revalidated = match stale {
-        Some(entry) => cache.revalidated(*entry, &parts, &hop.head).await,
+        Some(entry) => Box::pin(cache.revalidated(*entry, &parts, &hop.head)).await,
         None => None,
     };
     if let Some(hit) = revalidated {
@@ -99,7 +103,7 @@ pub async fn hop(route: Route<'_>, cache: Option<&HttpCache>, req: HopRequest<'_
     } else if serving.is_some() {
         hop.body = cache.store(&parts, &hop.head, hop.conn.protocol, hop.body);
     } else if HttpCache::invalidated_by(&parts.method) && hop.head.status.as_u16() < 400 {
-        cache.invalidate(&parts.uri).await;
+        Box::pin(cache.invalidate(&parts.uri)).await;
     }
     Ok(hop)
 }
@@ -148,7 +152,7 @@ async fn network(
         let request_end = Arc::new(AtomicU64::new(0));
         let req = build(parts, headers.as_ref(), body, &request_end)?;
         let request_start = now_ms();
-        match route.clients.h3.send(&target, req).await {
+        match Box::pin(route.clients.h3.send(&target, req)).await {
             Ok(r) => {
                 let response_start = now_ms();
                 let (head, body) = r.response.into_parts();
