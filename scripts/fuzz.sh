@@ -3,7 +3,7 @@
 # the other, growing fuzz/corpus/<target> (not committed) from fuzz/seeds/<target>.
 # Usage: bash scripts/fuzz.sh [seconds-per-target] [target...]
 # Needs the nightly toolchain and cargo-fuzz (installed here when missing). Without
-# nightly it prints SKIPPED and exits 0. A crash stops the run with a non-zero status;
+# nightly it prints SKIPPED and exits 77 (skipped, for scripts/test.sh). A crash stops the run with a non-zero status;
 # libFuzzer leaves the input in fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
@@ -15,12 +15,12 @@ if ((${#targets[@]} == 0)); then
 fi
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     echo "fuzz.sh: SKIPPED: no nightly toolchain (rustup toolchain install nightly)"
-    exit 0
+    exit 77
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     if ! cargo install cargo-fuzz --locked; then
         echo "fuzz.sh: SKIPPED: cargo-fuzz could not be installed"
-        exit 0
+        exit 77
     fi
 fi
 start=$SECONDS

@@ -3,18 +3,18 @@
 # of requests, random aborts, an app freed mid-flight) and the socket suite. Needs
 # the nightly toolchain with rust-src (-Zbuild-std: the standard library must be
 # instrumented too, or every std synchronisation is a false report). Without them
-# it prints SKIPPED and exits 0. Separate target dir: the instrumented build is its own.
+# it prints SKIPPED and exits 77 (skipped, for scripts/test.sh). Separate target dir: the instrumented build is its own.
 # Suppressions: scripts/tsan.supp (each line says why it is not a bug of ours).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     echo "tsan.sh: SKIPPED: no nightly toolchain, ThreadSanitizer run skipped"
-    exit 0
+    exit 77
 fi
 if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
     if ! rustup component add rust-src --toolchain nightly; then
         echo "tsan.sh: SKIPPED: the nightly rust-src component could not be installed"
-        exit 0
+        exit 77
     fi
 fi
 export RUSTFLAGS="-Zsanitizer=thread"
