@@ -23,7 +23,7 @@ from ctypes import (
 from pathlib import Path
 
 from ._loader import load_library
-from .errors import STATUS_ERRORS, WxnetError
+from .errors import STATUS_ERRORS, CallError
 
 ABI_VERSION = 1
 
@@ -105,11 +105,11 @@ def last_error() -> str:
 
 
 def check(status: int, call: str) -> None:
-    """Raises the :class:`WxnetError` subclass for ``status`` unless it is ``WXNET_OK``."""
+    """Raises the :class:`~wxnet.CallError` subclass for ``status`` unless it is ``WXNET_OK``."""
     if status == WXNET_OK:
         return
     detail = last_error()
-    cls = STATUS_ERRORS.get(status, WxnetError)
+    cls = STATUS_ERRORS.get(status, CallError)
     raise cls(status, status_str(status), detail, call)
 
 

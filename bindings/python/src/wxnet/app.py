@@ -16,6 +16,7 @@ Threading and lifetimes:
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import ctypes
 import itertools
@@ -29,11 +30,13 @@ from typing import Any, Callable, Mapping, Optional, Union
 from . import _ffi, aio
 from .errors import AppClosedError, WouldDeadlockError
 from .events import Event, EventKind
+from .options import AppConfig, ConnectSocketOptions, DownloadFileOptions, RequestOptions, UploadFileOptions
+from .response import Response
 from .tasks import DownloadTask, EventHandler, RequestTask, SocketTask, Task, UploadTask
 
 _log = logging.getLogger("wxnet")
 
-Config = Union[Mapping[str, Any], str, bytes]
+Config = Union[AppConfig, Mapping[str, Any], str, bytes]
 """An app config: a mapping (serialized to JSON) or JSON text."""
 
 CallbackErrorHook = Callable[[BaseException, str], None]
@@ -59,7 +62,8 @@ def _default_error_hook(exc: BaseException, where: str) -> None:
 
 
 class App:
-    """One mini-program instance. Use it as a context manager, or call :meth:`close`.
+    """One mini-program instance. Use it as a context manager (``with`` or
+    ``async with``), or call :meth:`close`.
 
     Args:
         config: the app config (see the C ABI spec); ``appId`` is required.
@@ -104,6 +108,14 @@ class App:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    async def __aenter__(self) -> App:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        # close() waits for running callbacks and (poll mode) drains: off the loop
+        # thread, so the loop keeps serving the events it hands over meanwhile.
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._tasks)} live tasks"
         return f"<wxnet.App {'poll' if self._poll_mode else 'callback'} mode, {state}>"
@@ -130,7 +142,7 @@ class App:
 
     def start_request(
         self,
-        options: Mapping[str, Any],
+        options: RequestOptions | Mapping[str, Any],
         body: Optional[bytes | bytearray | memoryview] = None,
         on_event: Optional[EventHandler] = None,
     ) -> RequestTask:
@@ -156,38 +168,39 @@ class App:
 
         return self._start(RequestTask(self, on_event), "wxnet_request", start)
 
-    def start_upload_file(self, options: Mapping[str, Any], on_event: Optional[EventHandler] = None) -> UploadTask:
+    def start_upload_file(self, options: UploadFileOptions | Mapping[str, Any], on_event: Optional[EventHandler] = None) -> UploadTask:
         """Starts a ``wx.uploadFile`` (``wxnet_upload_file``): ``filePath`` is a sandbox
         path (``wxfile://tmp_…`` or ``wxfile://usr/…``)."""
         return self._start_plain(UploadTask(self, on_event), "wxnet_upload_file", options)
 
-    def start_download_file(self, options: Mapping[str, Any], on_event: Optional[EventHandler] = None) -> DownloadTask:
+    def start_download_file(self, options: DownloadFileOptions | Mapping[str, Any], on_event: Optional[EventHandler] = None) -> DownloadTask:
         """Starts a ``wx.downloadFile`` (``wxnet_download_file``)."""
         return self._start_plain(DownloadTask(self, on_event), "wxnet_download_file", options)
 
-    def start_socket(self, options: Mapping[str, Any], on_event: Optional[EventHandler] = None) -> SocketTask:
+    def start_socket(self, options: ConnectSocketOptions | Mapping[str, Any], on_event: Optional[EventHandler] = None) -> SocketTask:
         """Starts a ``wx.connectSocket`` (``wxnet_connect_socket``)."""
         return self._start_plain(SocketTask(self, on_event), "wxnet_connect_socket", options)
 
     # -- asyncio helpers (see wxnet.aio) -------------------------------------------------
 
-    async def request(self, options: Mapping[str, Any], body: Optional[bytes] = None, *,
-                      on_event: Optional[EventHandler] = None) -> dict[str, Any]:
-        """``await``-able ``wx.request``: the success res (``data`` decoded per
-        ``dataKind``), or :class:`~wxnet.WxFail`. See :func:`wxnet.aio.request`."""
+    async def request(self, options: RequestOptions | Mapping[str, Any], body: Optional[bytes] = None, *,
+                      on_event: Optional[EventHandler] = None) -> Response:
+        """``await``-able ``wx.request``: a :class:`~wxnet.Response` (``.status``,
+        ``.headers``, ``.data``, ``.text``, ``.json()``), or :class:`~wxnet.WxFail`.
+        See :func:`wxnet.aio.request`."""
         return await aio.request(self, options, body, on_event=on_event)
 
-    async def upload_file(self, options: Mapping[str, Any], *,
-                          on_event: Optional[EventHandler] = None) -> dict[str, Any]:
+    async def upload_file(self, options: UploadFileOptions | Mapping[str, Any], *,
+                          on_event: Optional[EventHandler] = None) -> Response:
         """``await``-able ``wx.uploadFile``. See :func:`wxnet.aio.upload_file`."""
         return await aio.upload_file(self, options, on_event=on_event)
 
-    async def download_file(self, options: Mapping[str, Any], *,
+    async def download_file(self, options: DownloadFileOptions | Mapping[str, Any], *,
                             on_event: Optional[EventHandler] = None) -> dict[str, Any]:
         """``await``-able ``wx.downloadFile``. See :func:`wxnet.aio.download_file`."""
         return await aio.download_file(self, options, on_event=on_event)
 
-    async def connect_socket(self, options: Mapping[str, Any]) -> aio.AsyncSocket:
+    async def connect_socket(self, options: ConnectSocketOptions | Mapping[str, Any]) -> aio.AsyncSocket:
         """Connects a socket and returns an :class:`~wxnet.aio.AsyncSocket` once it is
         open. See :func:`wxnet.aio.connect_socket`."""
         return await aio.connect_socket(self, options)
