@@ -5,7 +5,9 @@
  * This module is the only place that knows the C signatures (include/wxnet.h, C ABI
  * version 1). Search order for the library:
  *   1. `$WXNET_LIBRARY` (an error if set to a missing file: a typo is never hidden);
- *   2. `target/debug` then `target/release` of the first parent directory of this
+ *   2. the platform package `@wxnet/wxnet-<platform>-<arch>` (an optional dependency
+ *      of the published package, as koffi ships `@koromix/koffi-<platform>-<arch>`);
+ *   3. `target/debug` then `target/release` of the first parent directory of this
  *      file, or of the current directory, whose Cargo.toml is the wxnet crate.
  * @module wxnet/library
  */
@@ -15,6 +17,19 @@ const path = require('node:path');
 const koffi = require('koffi');
 
 const FILE_NAME = { darwin: 'libwxnet.dylib', win32: 'wxnet.dll' }[process.platform] || 'libwxnet.so';
+
+/** The npm package holding this platform's library (built by scripts/build-node-packages.sh). */
+const PLATFORM_PACKAGE = `@wxnet/wxnet-${process.platform}-${process.arch}`;
+
+/** @returns {string|null} the library inside the platform package, if installed. */
+function platformPackageLibrary() {
+  try {
+    return require.resolve(`${PLATFORM_PACKAGE}/${FILE_NAME}`);
+  } catch (err) {
+    if (err && err.code === 'MODULE_NOT_FOUND') return null;
+    throw err;
+  }
+}
 
 /** @returns {string[]} workspace roots (directories holding the wxnet Cargo.toml). */
 function workspaceRoots() {
@@ -46,13 +61,15 @@ function findLibrary() {
     if (!fs.existsSync(explicit)) throw new Error(`$WXNET_LIBRARY is set to ${JSON.stringify(explicit)}, which does not exist`);
     return path.resolve(explicit);
   }
-  const tried = [];
+  const packaged = platformPackageLibrary();
+  if (packaged) return packaged;
+  const tried = [`${PLATFORM_PACKAGE}/${FILE_NAME} (not installed)`];
   for (const root of workspaceRoots()) {
     for (const profile of ['debug', 'release']) tried.push(path.join(root, 'target', profile, FILE_NAME));
   }
   const found = tried.find((p) => fs.existsSync(p));
   if (!found) {
-    throw new Error(`cannot find the wxnet shared library; set $WXNET_LIBRARY or run \`cargo build\`. Tried:\n  ${tried.join('\n  ')}`);
+    throw new Error(`cannot find the wxnet shared library for ${process.platform}-${process.arch}: install ${PLATFORM_PACKAGE}, set $WXNET_LIBRARY, or run \`cargo build\` in a wxnet checkout. Tried:\n  ${tried.join('\n  ')}`);
   }
   return found;
 }
@@ -106,4 +123,4 @@ function readBytes(ptr, len) {
   return Buffer.from(new Uint8Array(koffi.view(ptr, len)));
 }
 
-module.exports = { koffi, native, readBytes, LIBRARY_PATH, WxnetEvent, EventCallback, WakeCallback, LogCallback };
+module.exports = { PLATFORM_PACKAGE, koffi, native, readBytes, LIBRARY_PATH, WxnetEvent, EventCallback, WakeCallback, LogCallback };
