@@ -3,16 +3,15 @@
 //! its background state and its event dispatcher.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::FutureExt;
 use http::HeaderValue;
 
 use crate::config::AppConfig;
-use crate::errors::{Api, ApiError, Errno, Status, WxError};
+use crate::core::{spawn_task, Admission, AppCore, Background};
+use crate::errors::{Api, ApiError, Status, WxError};
 use crate::event::dispatch::{Dispatcher, Mode, Wakeup};
 use crate::event::{Event, UserData};
 use crate::net::client::HttpClients;
@@ -20,60 +19,6 @@ use crate::options::Opts;
 use crate::task::limiter::Limiter;
 use crate::task::{lookup, Lookup, TaskShared, TaskTable};
 use crate::{policy, request, runtime, socket};
-
-#[derive(Default)]
-struct Background {
-    active: bool,
-    /// Bumped on every change, so a stale grace timer does nothing.
-    epoch: u64,
-}
-
-/// What tasks of an app share. Tasks hold it alive while they run.
-pub struct AppCore {
-    pub config: AppConfig,
-    pub referer: HeaderValue,
-    pub http: HttpClients,
-    /// The HTTP cache in `cacheDir` (`enableCache`); `None` without cacheDir.
-    pub cache: Option<Arc<crate::cache::HttpCache>>,
-    pub sandbox: crate::sandbox::Sandbox,
-    /// request + uploadFile + downloadFile in flight; FIFO beyond.
-    pub limiter: Arc<Limiter>,
-    pub(crate) dispatcher: Arc<Dispatcher>,
-    pub(crate) tasks: Arc<TaskTable>,
-    background: Mutex<Background>,
-    socket_admission: Mutex<()>,
-}
-
-/// What a task learns at the moment the host calls its start function.
-pub struct Admission {
-    pub invoke_start: f64,
-    /// Its place in the in-flight queue.
-    pub ticket: crate::task::limiter::Ticket,
-    /// `Err(interrupted)` when called in background.
-    pub foreground: Result<(), WxError>,
-}
-
-impl AppCore {
-    /// Takes the call time, the queue place and the background state, in
-    /// call order (before the task's future first runs).
-    pub fn admit(&self) -> Admission {
-        Admission {
-            invoke_start: runtime::now_ms(),
-            ticket: self.limiter.enqueue(),
-            foreground: self.check_foreground(),
-        }
-    }
-
-    /// New calls fail with `interrupted` while in background (unless the
-    /// host allowed background work with grace -1).
-    pub fn check_foreground(&self) -> Result<(), WxError> {
-        let bg = self.background.lock().expect("background lock poisoned");
-        if bg.active && self.config.background_grace.is_some() {
-            return Err(WxError::interrupted());
-        }
-        Ok(())
-    }
-}
 
 /// A handle on an app; dropping it does not free the app, [`App::close`] does.
 pub struct App {
@@ -331,19 +276,6 @@ pub fn socket_of(id: u64) -> Result<Arc<socket::SocketHandle>, ApiError> {
     }
 }
 
-/// Runs a task's future on the shared runtime. A panic inside it ends the
-/// task with FAIL errno 600000; the app keeps working.
-pub(crate) fn spawn_task(task: &Arc<TaskShared>, fut: impl Future<Output = ()> + Send + 'static) {
-    let guard = task.clone();
-    let handle = runtime::handle().spawn(async move {
-        if AssertUnwindSafe(fut).catch_unwind().await.is_err() {
-            log::error!("task {} panicked", guard.id);
-            guard.fail(&WxError::new(Errno::Unknown, "unknown network error: internal error"));
-        }
-    });
-    task.set_abort_handle(handle.abort_handle());
-}
-
 /// `wxnet_task_abort`: never blocks, idempotent, works on queued tasks. On a
 /// socket it is a close with code 1000.
 pub fn task_abort(id: u64) -> Result<(), ApiError> {
@@ -359,34 +291,5 @@ pub fn task_abort(id: u64) -> Result<(), ApiError> {
         }
         Lookup::Ended => Ok(()),
         Lookup::Unknown => Err(ApiError::new(Status::UnknownTask, format!("no task with id {id}"))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::EventKind;
-
-    #[test]
-    fn a_panic_inside_a_task_ends_it_with_fail_600000() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let dispatcher = Arc::new(
-            Dispatcher::start(
-                Mode::Callback(Box::new(move |ev| {
-                    let _ = tx.send((ev.kind, ev.json().to_owned()));
-                })),
-                0,
-            )
-            .expect("thread"),
-        );
-        let table = TaskTable::new().expect("table");
-        let task = table.register(Api::Request, UserData(0), &dispatcher).expect("task");
-        spawn_task(&task, async { panic!("boom inside a task") });
-        let (kind, json) = rx.recv_timeout(Duration::from_secs(5)).expect("terminal event");
-        assert_eq!(kind, EventKind::Fail);
-        assert!(json.contains("\"errno\":600000"), "{json}");
-        assert!(task.is_finished());
-        dispatcher.shutdown();
-        table.unregister();
     }
 }

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use serde_json::json;
 use wxnet::config::AppConfig;
+use wxnet::http::decode::to_utf8;
 use wxnet::options::Opts;
 use wxnet::policy::{check_url, AllowedDomain, DomainKind, Policy};
 use wxnet::request::body::{place, Data};
-use wxnet::request::decode::to_utf8;
 use wxnet::sandbox::Sandbox;
 
 mod support;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::errors::{Api, WxError};
+pub use crate::http::profile::Profile;
 
 /// FAIL `{errMsg, errno}`.
 pub fn fail_json(api: Api, err: &WxError) -> String {
@@ -75,47 +76,6 @@ pub fn headers_received_json(status: u16, headers: &Headers) -> String {
         header: &headers.header,
         cookies: &headers.cookies,
     })
-}
-
-/// The `profile` object of request/upload/download results (spec section 1).
-/// Timestamps are ms since the epoch (fractional); 0 when not measured.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Profile {
-    pub invoke_start: f64,
-    pub queue_start: f64,
-    pub queue_end: f64,
-    pub fetch_start: f64,
-    pub redirect_start: f64,
-    pub redirect_end: f64,
-    pub domain_look_up_start: f64,
-    pub domain_look_up_end: f64,
-    pub connect_start: f64,
-    pub connect_end: f64,
-    #[serde(rename = "SSLconnectionStart")]
-    pub ssl_connection_start: f64,
-    #[serde(rename = "SSLconnectionEnd")]
-    pub ssl_connection_end: f64,
-    pub request_start: f64,
-    pub request_end: f64,
-    pub response_start: f64,
-    pub response_end: f64,
-    pub rtt: f64,
-    #[serde(rename = "estimate_nettype")]
-    pub estimate_nettype: u32,
-    pub http_rtt_estimate: f64,
-    pub transport_rtt_estimate: f64,
-    pub downstream_throughput_kbps_estimate: f64,
-    pub throughput_kbps: f64,
-    #[serde(rename = "peerIP")]
-    pub peer_ip: String,
-    pub port: u16,
-    pub protocol: &'static str,
-    pub socket_reused: bool,
-    pub send_bytes_count: u64,
-    /// WeChat's spelling.
-    #[serde(rename = "receivedBytedCount")]
-    pub received_byted_count: u64,
 }
 
 /// Serializes a value that cannot fail to serialize (plain structs of

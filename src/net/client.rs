@@ -6,8 +6,6 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
@@ -15,12 +13,7 @@ use super::{tls, Connector};
 use crate::config::AppConfig;
 use crate::cookies::CookieJar;
 
-/// Error type of request and response bodies (uploads stream from files).
-pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
-/// The request body type all of an app's requests use.
-pub type ReqBody = BoxBody<Bytes, BodyError>;
-/// A response body, whatever it came from (HTTP/1.1, h2, h3, the cache).
-pub type RespBody = UnsyncBoxBody<Bytes, BodyError>;
+pub use super::body::{BodyError, ReqBody, RespBody};
 pub type HttpClient = Client<Connector, ReqBody>;
 
 pub struct HttpClients {

@@ -30,7 +30,7 @@ use rustls::client::danger::ServerCertVerifier;
 use tokio::sync::watch;
 
 use super::alt_svc::{AltSvcCache, Alternative};
-use super::client::{BodyError, ReqBody, RespBody};
+use super::body::{BodyError, ReqBody, RespBody};
 use super::{connector, ConnInfo, ConnectTimings};
 use crate::runtime::now_ms;
 

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "quic")]
 pub mod alt_svc;
+pub mod body;
 pub mod client;
 pub mod conn_info;
 pub mod connector;

@@ -2,10 +2,6 @@
 //! the events HEADERS_RECEIVED, CHUNK_RECEIVED and SUCCESS/FAIL.
 
 pub mod body;
-pub mod decode;
-pub mod exchange;
-pub mod profile;
-pub mod transport;
 
 use std::sync::Arc;
 
@@ -13,16 +9,16 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http::Method;
 
-use crate::app::{Admission, AppCore};
-use crate::errors::{Errno, WxError};
+use crate::core::{emit_headers, run_queued, Admission, AppCore};
+use crate::errors::WxError;
 use crate::event::res::{self, Headers};
 use crate::event::EventKind;
+use crate::http::{decode, profile, BodySource, Exchange, Redirect};
 use crate::options::{header_map, Opts};
 use crate::policy::DomainKind;
 use crate::runtime::now_ms;
 use crate::task::TaskShared;
 use body::Data;
-use exchange::{Exchange, Redirect};
 
 const METHODS: &[&str] = &["OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT"];
 
@@ -82,7 +78,7 @@ fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOpt
             url,
             method,
             headers,
-            body: exchange::BodySource::Bytes(placed.body),
+            body: BodySource::Bytes(placed.body),
             http2: opts.bool("enableHttp2")?,
             redirect: if opts.choice("redirect", &["follow", "manual"], "follow")? == "manual" {
                 Redirect::Manual
@@ -126,46 +122,6 @@ async fn run_inner(
         .config
         .effective_timeout(options.timeout_ms, app.config.timeouts.request);
     run_queued(admission, timeout, |profile| fetch(app, task, options, profile)).await
-}
-
-/// Waits for the task's place in the in-flight queue, then runs `work` under
-/// the timeout (which starts when the task leaves the queue). Shared by
-/// request, uploadFile and downloadFile.
-pub(crate) async fn run_queued<F, Fut>(
-    admission: Admission,
-    timeout: std::time::Duration,
-    work: F,
-) -> Result<(), WxError>
-where
-    F: FnOnce(res::Profile) -> Fut,
-    Fut: std::future::Future<Output = Result<(), WxError>>,
-{
-    let mut profile = res::Profile {
-        invoke_start: admission.invoke_start,
-        queue_start: admission.invoke_start,
-        ..Default::default()
-    };
-    let _permit = admission
-        .ticket
-        .wait()
-        .await
-        .ok_or_else(|| WxError::new(Errno::Unknown, "app closed"))?;
-    profile.queue_end = now_ms();
-    profile.fetch_start = profile.queue_end;
-    tokio::time::timeout(timeout, work(profile))
-        .await
-        .map_err(|_| WxError::timeout())?
-}
-
-/// HEADERS_RECEIVED `{statusCode, header, cookies}`; returns the headers.
-pub(crate) fn emit_headers(task: &TaskShared, response: &exchange::Response) -> Headers {
-    let headers = Headers::from_http(&response.head.headers);
-    task.emit(
-        EventKind::HeadersReceived,
-        res::headers_received_json(response.status.as_u16(), &headers),
-        None,
-    );
-    headers
 }
 
 async fn fetch(

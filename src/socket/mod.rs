@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::app::AppCore;
+use crate::core::AppCore;
 use crate::errors::{ApiError, Errno, Status, WxError};
 use crate::event::{res, EventKind};
 use crate::options::{header_map, Opts};
@@ -163,7 +163,7 @@ pub(crate) fn spawn(app: &Arc<AppCore>, task: &Arc<TaskShared>, target: handshak
     });
     let _ = task.ext.set(handle.clone());
     let fut = session::run(app.clone(), task.clone(), handle, rx, target);
-    crate::app::spawn_task(task, fut);
+    crate::core::spawn_task(task, fut);
 }
 
 /// SUCCESS `connectSocket:ok` (not terminal).

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::handshake::{self, Target, Ws};
 use super::{Command, Phase, SocketHandle, CLOSE_WAIT};
-use crate::app::AppCore;
+use crate::core::AppCore;
 use crate::event::{res, EventKind};
 use crate::task::TaskShared;
 

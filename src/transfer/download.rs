@@ -10,16 +10,15 @@ use futures_util::StreamExt;
 use http::{header, Method};
 use tokio::io::AsyncWriteExt;
 
-use super::multipart::ext_for;
+use super::mime::ext_for;
 use super::progress::Throttle;
-use crate::app::{Admission, AppCore};
+use crate::core::{emit_headers, run_queued, Admission, AppCore};
 use crate::errors::{Errno, WxError};
 use crate::event::res::{self, Profile};
 use crate::event::EventKind;
+use crate::http::{decode, profile, BodySource, Exchange, Redirect};
 use crate::options::{header_map, Opts};
 use crate::policy::DomainKind;
-use crate::request::exchange::{BodySource, Exchange, Redirect};
-use crate::request::{decode, emit_headers, profile, run_queued};
 use crate::runtime::now_ms;
 use crate::task::TaskShared;
 

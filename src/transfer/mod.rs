@@ -1,9 +1,9 @@
 //! wx.uploadFile (streamed multipart) and wx.downloadFile (streamed to
-//! disk), on the request machinery: policy, queue, redirects, timeouts,
-//! Referer, profile, abort.
+//! disk), on the shared HTTP exchange ([`crate::http`]): policy, queue,
+//! redirects, timeouts, Referer, profile, abort.
 
 pub mod download;
-pub mod multipart;
+pub mod mime;
 pub mod progress;
 pub mod upload;
 

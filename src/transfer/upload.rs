@@ -7,16 +7,16 @@ use std::sync::{Arc, Mutex};
 
 use http::{header, HeaderValue, Method};
 
-use super::multipart::{mime_for, Multipart};
+use super::mime::mime_for;
 use super::progress::Throttle;
-use crate::app::{Admission, AppCore};
+use crate::core::{emit_headers, run_queued, Admission, AppCore};
 use crate::errors::WxError;
 use crate::event::res::{self, Profile};
 use crate::event::EventKind;
+use crate::http::multipart::Multipart;
+use crate::http::{decode, profile, BodySource, Exchange, Redirect};
 use crate::options::{header_map, Opts};
 use crate::policy::DomainKind;
-use crate::request::exchange::{BodySource, Exchange, Redirect};
-use crate::request::{decode, emit_headers, profile, run_queued};
 use crate::runtime::now_ms;
 use crate::task::TaskShared;
 

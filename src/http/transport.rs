@@ -9,11 +9,12 @@ use std::sync::Arc;
 use http::{HeaderMap, Method, Uri};
 use http_body_util::{BodyExt, Full};
 
-use super::exchange::{classify, BodySource, ConnUse};
+use super::body::BodySource;
+use super::profile::ConnUse;
 use crate::cache::{HttpCache, Lookup};
 use crate::errors::{Errno, WxError};
 use crate::net::client::{RespBody, Route};
-use crate::net::ConnInfo;
+use crate::net::{ConnInfo, ConnectError};
 use crate::runtime::now_ms;
 
 /// A hop's response and what `profile` needs to know about it.
@@ -186,6 +187,24 @@ async fn network(
         request_end,
         response_start,
     })
+}
+
+/// hyper's errors -> a wx network failure whose reason names the layer
+/// (DNS, connect, TLS) when the connector failed.
+pub fn classify(e: hyper_util::client::legacy::Error) -> WxError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    let mut chain = Vec::new();
+    while let Some(s) = source {
+        if let Some(c) = s.downcast_ref::<ConnectError>() {
+            return match c {
+                ConnectError::ThisDevice(_) => WxError::new(Errno::NotInDomainList, c.to_string()),
+                _ => WxError::network(c.to_string()),
+            };
+        }
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    WxError::network(format!("network error: {}", chain.join(": ")))
 }
 
 /// Where HTTP/3 would go for this URL, if the route allows it and the

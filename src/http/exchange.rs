@@ -4,19 +4,16 @@
 //! hand back the final response head, its body, and what the connection
 //! knows. Shared by request, uploadFile and downloadFile.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use bytes::Bytes;
 use http::{header, HeaderMap, Method, StatusCode};
-use http_body_util::{BodyExt, Full};
 
+use super::body::BodySource;
+use super::profile::{ConnUse, Profile};
 use super::transport::{self, HopRequest};
 use crate::cache::HttpCache;
 use crate::errors::{Errno, WxError};
-use crate::event::res::Profile;
-use crate::net::client::{ReqBody, RespBody, Route};
-use crate::net::{ConnInfo, ConnectError};
+use crate::net::client::{RespBody, Route};
 use crate::policy::{self, DomainKind, Policy};
 use crate::runtime::now_ms;
 
@@ -30,34 +27,6 @@ pub enum Redirect {
     Manual,
 }
 
-/// A request body that can be produced again for each redirect hop.
-#[derive(Clone)]
-pub enum BodySource {
-    Bytes(Bytes),
-    /// A streamed multipart upload (reopens its file per hop).
-    Multipart(Arc<crate::transfer::multipart::Multipart>),
-}
-
-impl BodySource {
-    pub fn empty() -> Self {
-        BodySource::Bytes(Bytes::new())
-    }
-
-    /// A fresh body that records when its last bytes went out.
-    pub(crate) fn make(&self, end: Arc<AtomicU64>) -> Result<ReqBody, WxError> {
-        let body = match self {
-            BodySource::Bytes(bytes) => Full::new(bytes.clone()).map_err(|never| match never {}).boxed(),
-            BodySource::Multipart(m) => m.body()?,
-        };
-        Ok(body
-            .map_frame(move |frame| {
-                end.store(now_ms().to_bits(), Ordering::Relaxed);
-                frame
-            })
-            .boxed())
-    }
-}
-
 /// What to send (the URL already passed the policy check).
 pub struct Exchange {
     pub url: url::Url,
@@ -66,29 +35,6 @@ pub struct Exchange {
     pub body: BodySource,
     pub http2: bool,
     pub redirect: Redirect,
-}
-
-/// Where a response came from, for `profile`: the connection and whether
-/// this request reused it, the protocol, or the app's HTTP cache.
-pub struct ConnUse {
-    pub info: Option<ConnInfo>,
-    pub reused: bool,
-    /// "http1.1", "h2" or "h3" (for a cache hit: the stored fetch's).
-    pub protocol: &'static str,
-    /// Answered by the cache without any network round trip.
-    pub cached: bool,
-}
-
-impl ConnUse {
-    /// A fresh cache hit.
-    pub fn cached(protocol: &'static str) -> ConnUse {
-        ConnUse {
-            info: None,
-            reused: false,
-            protocol,
-            cached: true,
-        }
-    }
 }
 
 /// The final response.
@@ -221,22 +167,4 @@ fn downgrades_to_get(status: StatusCode, method: &Method) -> bool {
         301 | 302 => method == Method::POST,
         _ => false,
     }
-}
-
-/// hyper's errors -> a wx network failure whose reason names the layer
-/// (DNS, connect, TLS) when the connector failed.
-pub fn classify(e: hyper_util::client::legacy::Error) -> WxError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    let mut chain = Vec::new();
-    while let Some(s) = source {
-        if let Some(c) = s.downcast_ref::<ConnectError>() {
-            return match c {
-                ConnectError::ThisDevice(_) => WxError::new(Errno::NotInDomainList, c.to_string()),
-                _ => WxError::network(c.to_string()),
-            };
-        }
-        chain.push(s.to_string());
-        source = s.source();
-    }
-    WxError::network(format!("network error: {}", chain.join(": ")))
 }

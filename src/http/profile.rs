@@ -1,5 +1,6 @@
-//! The connection-side half of `profile`: DNS/connect/TLS timings of a fresh
-//! connection (or `socketReused`), peer, protocol, bytes and rates.
+//! The `profile` object, and its connection-side half: DNS/connect/TLS
+//! timings of a fresh connection (or `socketReused`), peer, protocol, bytes
+//! and rates.
 //!
 //! A response the HTTP cache served without a network round trip
 //! (`enableCache`, fresh entry) reports no connection: DNS and connect
@@ -9,8 +10,73 @@
 //! a cache hit by `peerIP == ""` with `receivedBytedCount == 0`. A response
 //! revalidated with a 304 reports the 304's real connection.
 
-use super::exchange::ConnUse;
-use crate::event::res::Profile;
+use serde::Serialize;
+
+use crate::net::ConnInfo;
+
+/// The `profile` object of request/upload/download results (spec section 1).
+/// Timestamps are ms since the epoch (fractional); 0 when not measured.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub invoke_start: f64,
+    pub queue_start: f64,
+    pub queue_end: f64,
+    pub fetch_start: f64,
+    pub redirect_start: f64,
+    pub redirect_end: f64,
+    pub domain_look_up_start: f64,
+    pub domain_look_up_end: f64,
+    pub connect_start: f64,
+    pub connect_end: f64,
+    #[serde(rename = "SSLconnectionStart")]
+    pub ssl_connection_start: f64,
+    #[serde(rename = "SSLconnectionEnd")]
+    pub ssl_connection_end: f64,
+    pub request_start: f64,
+    pub request_end: f64,
+    pub response_start: f64,
+    pub response_end: f64,
+    pub rtt: f64,
+    #[serde(rename = "estimate_nettype")]
+    pub estimate_nettype: u32,
+    pub http_rtt_estimate: f64,
+    pub transport_rtt_estimate: f64,
+    pub downstream_throughput_kbps_estimate: f64,
+    pub throughput_kbps: f64,
+    #[serde(rename = "peerIP")]
+    pub peer_ip: String,
+    pub port: u16,
+    pub protocol: &'static str,
+    pub socket_reused: bool,
+    pub send_bytes_count: u64,
+    /// WeChat's spelling.
+    #[serde(rename = "receivedBytedCount")]
+    pub received_byted_count: u64,
+}
+
+/// Where a response came from, for `profile`: the connection and whether
+/// this request reused it, the protocol, or the app's HTTP cache.
+pub struct ConnUse {
+    pub info: Option<ConnInfo>,
+    pub reused: bool,
+    /// "http1.1", "h2" or "h3" (for a cache hit: the stored fetch's).
+    pub protocol: &'static str,
+    /// Answered by the cache without any network round trip.
+    pub cached: bool,
+}
+
+impl ConnUse {
+    /// A fresh cache hit.
+    pub fn cached(protocol: &'static str) -> ConnUse {
+        ConnUse {
+            info: None,
+            reused: false,
+            protocol,
+            cached: true,
+        }
+    }
+}
 
 /// Fills the fields that come from the connection, once the body is read
 /// (`responseEnd` must be set).
