@@ -19,11 +19,13 @@ mod guard;
 #[cfg(feature = "jni")]
 mod jni;
 mod meta;
+mod path;
 mod task;
 
 pub use app::*;
 pub use event::*;
 pub use meta::*;
+pub use path::*;
 pub use task::*;
 
 /// Status of every fallible call: `WXNET_OK` or a negative `WXNET_E_*`.
