@@ -20,7 +20,7 @@
  * @module wxnet/app
  */
 
-const { koffi, native, WakeCallback } = require('./library');
+const { koffi, native, readBytes, WakeCallback } = require('./library');
 const { check, AppClosedError, WxnetError } = require('./errors');
 const { Event, EventKind } = require('./event');
 const { RequestTask, UploadTask, DownloadTask, SocketTask } = require('./tasks');
@@ -194,6 +194,42 @@ class App {
   /** wx.downloadFile as a promise (res.tempFilePath or res.filePath). */
   downloadFile(options, hooks = {}) {
     return App._run(this.startDownloadFile(options), hooks);
+  }
+
+  /**
+   * The real file path of one of this app's `wxfile://` paths (wxnet_app_resolve_path),
+   * e.g. a download's tempFilePath, to show or hand to the OS. The file need not exist.
+   * @param {string} vpath
+   * @returns {string}
+   * @throws {WxnetError} WXNET_E_INVALID_ARGUMENT for a path the sandbox refuses.
+   */
+  resolvePath(vpath) {
+    return this._pathCall('wxnet_app_resolve_path', vpath);
+  }
+
+  /**
+   * The `wxfile://` path of a real path inside this app's tempDir or userDataDir
+   * (wxnet_app_virtual_path).
+   * @param {string} realPath
+   * @returns {string}
+   * @throws {WxnetError} WXNET_E_INVALID_ARGUMENT for a path outside them.
+   */
+  virtualPath(realPath) {
+    return this._pathCall('wxnet_app_virtual_path', realPath);
+  }
+
+  _pathCall(call, text) {
+    if (typeof text !== 'string') throw new TypeError('path must be a string');
+    this._requireOpen();
+    const raw = Buffer.from(text, 'utf8');
+    const out = [null];
+    const len = [0];
+    check(native[call](this._handle, raw, raw.length, out, len), call);
+    try {
+      return readBytes(out[0], Number(len[0])).toString('utf8');
+    } finally {
+      native.wxnet_string_free(out[0]); // the caller owns the string
+    }
   }
 
   /**

@@ -95,6 +95,19 @@ describe('socket idioms', () => {
   }));
 });
 
+describe('sandbox paths', () => {
+  it('a download resolves to its real file and back; escapes are refused', () => withApp(async (app) => {
+    const res = await app.downloadFile({ url: `${CDN}/bytes/1000` });
+    const real = app.resolvePath(res.tempFilePath);
+    assert.equal(fs.statSync(real).size, 1000);
+    assert.equal(app.virtualPath(real), res.tempFilePath);
+    assert.throws(() => app.resolvePath('wxfile://usr/../secret'), {
+      message: "wxnet_app_resolve_path: invalid argument (-2): invalid file path: empty, '.' or '..' segment",
+    });
+    assert.throws(() => app.virtualPath('/etc/passwd'), /outside the app's tempDir and userDataDir/);
+  }));
+});
+
 describe('messages', () => {
   const cases = [
     ['{"appId":"wx1","networkTimeout":{"request":5',

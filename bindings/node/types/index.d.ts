@@ -155,6 +155,10 @@ export declare class App {
   request(options: RequestOptions, hooks?: Hooks): Promise<RequestSuccess>;
   uploadFile(options: UploadFileOptions, hooks?: Hooks): Promise<UploadSuccess>;
   downloadFile(options: DownloadFileOptions, hooks?: Hooks): Promise<DownloadSuccess>;
+  /** The real path of a wxfile:// path of this app (wxnet_app_resolve_path). */
+  resolvePath(vpath: string): string;
+  /** The wxfile:// path of a real path in this app's tempDir or userDataDir. */
+  virtualPath(realPath: string): string;
   setBackground(background: boolean): void;
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
 }

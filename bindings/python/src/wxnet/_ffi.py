@@ -89,6 +89,9 @@ _declare(
 )
 for _start in ("wxnet_upload_file", "wxnet_download_file", "wxnet_connect_socket"):
     _declare(_start, c_int32, c_void_p, c_char_p, c_size_t, c_void_p, POINTER(c_uint64))
+for _path_call in ("wxnet_app_resolve_path", "wxnet_app_virtual_path"):
+    _declare(_path_call, c_int32, c_void_p, c_char_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t))
+_declare("wxnet_string_free", None, c_void_p)
 _declare("wxnet_task_abort", c_int32, c_uint64)
 _declare("wxnet_socket_send", c_int32, c_uint64, c_char_p, c_size_t, c_bool)
 _declare("wxnet_socket_close", c_int32, c_uint64, c_int32, c_char_p, c_size_t)

@@ -22,6 +22,7 @@ import ctypes
 import itertools
 import json
 import logging
+import os
 import threading
 import time
 import weakref
@@ -204,6 +205,36 @@ class App:
         """Connects a socket and returns an :class:`~wxnet.aio.AsyncSocket` once it is
         open. See :func:`wxnet.aio.connect_socket`."""
         return await aio.connect_socket(self, options)
+
+    # -- sandbox paths ---------------------------------------------------------------
+
+    def resolve_path(self, vpath: str) -> str:
+        """The real file path of one of this app's ``wxfile://`` paths
+        (``wxnet_app_resolve_path``), e.g. a download's ``tempFilePath``, to show or
+        hand to the OS. The file need not exist.
+
+        Raises :class:`~wxnet.InvalidArgumentError` for a path the sandbox refuses."""
+        return self._path_call("wxnet_app_resolve_path", vpath)
+
+    def virtual_path(self, real_path: str | os.PathLike[str]) -> str:
+        """The ``wxfile://`` path of a real path inside this app's ``tempDir`` or
+        ``userDataDir`` (``wxnet_app_virtual_path``), e.g. to give a file to
+        ``upload_file``.
+
+        Raises :class:`~wxnet.InvalidArgumentError` for a path outside them."""
+        return self._path_call("wxnet_app_virtual_path", os.fspath(real_path))
+
+    def _path_call(self, call: str, text: str) -> str:
+        if not isinstance(text, str):
+            raise TypeError(f"path must be a str, not {type(text).__name__}")
+        raw = text.encode("utf-8")
+        out, length = ctypes.c_void_p(), ctypes.c_size_t()
+        _ffi.check(getattr(_ffi.lib, call)(self._require_handle(), raw, len(raw), ctypes.byref(out),
+                                           ctypes.byref(length)), call)
+        try:
+            return _ffi.read_bytes(out.value, length.value).decode("utf-8")
+        finally:
+            _ffi.lib.wxnet_string_free(out)  # the caller owns the string
 
     # -- app state -------------------------------------------------------------------
 
