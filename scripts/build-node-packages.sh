@@ -45,7 +45,7 @@ VERSION="$(node -p 'require("./bindings/node/package.json").version')"
 STAGE="$(mktemp -d)"
 trap 'rm -rf "$STAGE"' EXIT
 mkdir -p "$OUT"
-rm -f "$OUT"/wxnet-*.tgz
+rm -f "$OUT"/wxnet-[0-9]*.tgz "$OUT"/wxnet-wxnet-*.tgz
 
 # Every platform the main package can use: the published set, plus any given here.
 PLATFORMS="linux-x64 linux-arm64 darwin-x64 darwin-arm64 win32-x64 ${TARGETS[*]}"
@@ -93,4 +93,4 @@ for (const p of [...new Set(platforms.split(/\s+/).filter(Boolean))].sort()) pkg
 fs.writeFileSync(to, JSON.stringify(pkg, null, 2) + '\n');
 JS
 (cd "$main" && npm pack --silent --pack-destination "$OUT" >/dev/null)
-ls "$OUT"/wxnet-*.tgz
+ls "$OUT"/wxnet-[0-9]*.tgz "$OUT"/wxnet-wxnet-*.tgz

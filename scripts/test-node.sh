@@ -7,7 +7,9 @@
 # package. The install is offline: koffi and its platform package are put in npm's
 # cache first (the only registry look-ups), and the unpublished optional platform
 # packages of other systems are skipped as npm skips any failed optional dependency.
-# Needs: cargo, node >= 20, npm, binutils. Extra arguments go to `node --test`.
+# Then the wx layer package `wxnet-wx` (scripts/build-js-package.sh) is installed there
+# too and its wx.js is run in QuickJS (bindings/js/test).
+# Needs: cargo, node >= 20, npm, binutils. Extra arguments go to the first `node --test`.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,3 +45,11 @@ unset WXNET_LIBRARY
 export WXNET_NODE_PACKAGE="$PROJECT/node_modules/wxnet"
 # per-test deadline: a missing event fails its test instead of hanging the run.
 node --test --test-timeout=60000 --test-force-exit "$@" test/*.test.js
+
+# The wx layer on its own (`wxnet-wx`): packed, installed into the same empty project,
+# and run in QuickJS (quickjs-emscripten, bindings/js's dev dependency).
+WX_TARBALL="$(bash "$ROOT/scripts/build-js-package.sh" | tail -n 1)"
+(cd "$PROJECT" && npm install --offline --no-audit --no-fund --loglevel=error "$WX_TARBALL")
+cd "$ROOT/bindings/js"
+npm ci --no-audit --no-fund --loglevel=error
+WXNET_WX_JS="$PROJECT/node_modules/wxnet-wx/wx.js" node --test --test-timeout=60000 test/*.test.js
