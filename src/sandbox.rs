@@ -164,7 +164,9 @@ impl Sandbox {
             if let Ok(real) = probe.canonicalize() {
                 break real;
             }
-            probe = probe.parent().expect("the canonical root exists, so some ancestor does");
+            probe = probe
+                .parent()
+                .expect("the canonical root exists, so some ancestor does");
         };
         if !real.starts_with(&root) {
             return Err(SandboxError::Invalid("leads outside its directory".into()));
@@ -197,7 +199,9 @@ impl Sandbox {
         for (dir, prefix) in roots {
             let Some(dir) = dir else { continue };
             let root = canonical_root(dir)?;
-            let Ok(rel) = canonical.strip_prefix(&root) else { continue };
+            let Ok(rel) = canonical.strip_prefix(&root) else {
+                continue;
+            };
             let segments: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
             let Some(segments) = segments else {
                 refusal = Some(SandboxError::Invalid("the path is not UTF-8".into()));

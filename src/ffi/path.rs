@@ -148,7 +148,15 @@ mod tests {
             );
             let mut app = std::ptr::null_mut();
             // SAFETY: valid config bytes, poll mode, writable out pointer.
-            let status = unsafe { wxnet_app_new(config.as_ptr().cast(), config.len(), None, std::ptr::null_mut(), &mut app) };
+            let status = unsafe {
+                wxnet_app_new(
+                    config.as_ptr().cast(),
+                    config.len(),
+                    None,
+                    std::ptr::null_mut(),
+                    &mut app,
+                )
+            };
             assert_eq!(status, WXNET_OK);
             Fixture { root, app }
         }
@@ -156,7 +164,13 @@ mod tests {
         /// Calls one of the two mapping functions; Ok(string) or Err((status, last error)).
         fn call(
             &self,
-            f: unsafe extern "C" fn(*const wxnet_app, *const c_char, usize, *mut *mut c_char, *mut usize) -> wxnet_status,
+            f: unsafe extern "C" fn(
+                *const wxnet_app,
+                *const c_char,
+                usize,
+                *mut *mut c_char,
+                *mut usize,
+            ) -> wxnet_status,
             input: &str,
         ) -> Result<String, (wxnet_status, String)> {
             let mut out: *mut c_char = std::ptr::null_mut();
@@ -166,7 +180,10 @@ mod tests {
             if status != WXNET_OK {
                 assert!(out.is_null(), "no string on failure");
                 // SAFETY: never NULL, valid until the next call on this thread.
-                let detail = unsafe { CStr::from_ptr(wxnet_last_error()) }.to_str().expect("UTF-8").to_owned();
+                let detail = unsafe { CStr::from_ptr(wxnet_last_error()) }
+                    .to_str()
+                    .expect("UTF-8")
+                    .to_owned();
                 return Err((status, detail));
             }
             // SAFETY: a NUL-terminated string from the library, freed right after.
@@ -192,13 +209,31 @@ mod tests {
         let tmp = fx.root.join("tmp/tmp_0a1b.png").display().to_string();
         let cat = fx.root.join("usr/pics/cat.jpg").display().to_string();
         let new = fx.root.join("usr/new/later.txt").display().to_string();
-        assert_eq!(fx.call(wxnet_app_resolve_path, "wxfile://tmp_0a1b.png"), Ok(tmp.clone()));
-        assert_eq!(fx.call(wxnet_app_resolve_path, "wxfile://usr/pics/cat.jpg"), Ok(cat.clone()));
-        assert_eq!(fx.call(wxnet_app_resolve_path, "wxfile://usr/new/later.txt"), Ok(new.clone()));
-        assert_eq!(fx.call(wxnet_app_virtual_path, &tmp), Ok("wxfile://tmp_0a1b.png".into()));
-        assert_eq!(fx.call(wxnet_app_virtual_path, &cat), Ok("wxfile://usr/pics/cat.jpg".into()));
+        assert_eq!(
+            fx.call(wxnet_app_resolve_path, "wxfile://tmp_0a1b.png"),
+            Ok(tmp.clone())
+        );
+        assert_eq!(
+            fx.call(wxnet_app_resolve_path, "wxfile://usr/pics/cat.jpg"),
+            Ok(cat.clone())
+        );
+        assert_eq!(
+            fx.call(wxnet_app_resolve_path, "wxfile://usr/new/later.txt"),
+            Ok(new.clone())
+        );
+        assert_eq!(
+            fx.call(wxnet_app_virtual_path, &tmp),
+            Ok("wxfile://tmp_0a1b.png".into())
+        );
+        assert_eq!(
+            fx.call(wxnet_app_virtual_path, &cat),
+            Ok("wxfile://usr/pics/cat.jpg".into())
+        );
         let dotted = fx.root.join("usr/pics/../pics/cat.jpg").display().to_string();
-        assert_eq!(fx.call(wxnet_app_virtual_path, &dotted), Ok("wxfile://usr/pics/cat.jpg".into()));
+        assert_eq!(
+            fx.call(wxnet_app_virtual_path, &dotted),
+            Ok("wxfile://usr/pics/cat.jpg".into())
+        );
     }
 
     #[test]
@@ -212,9 +247,17 @@ mod tests {
         refused(wxnet_app_resolve_path, "wxfile://usr/../outside.txt", "'..' segment");
         refused(wxnet_app_resolve_path, "/etc/passwd", "not a wxfile:// path");
         refused(wxnet_app_resolve_path, "wxfile://usr/a%2F..", "percent");
-        refused(wxnet_app_resolve_path, "wxfile://other.png", "expected wxfile://tmp_<name>");
+        refused(
+            wxnet_app_resolve_path,
+            "wxfile://other.png",
+            "expected wxfile://tmp_<name>",
+        );
         let outside = fx.root.join("outside.txt").display().to_string();
-        refused(wxnet_app_virtual_path, &outside, "outside the app's tempDir and userDataDir");
+        refused(
+            wxnet_app_virtual_path,
+            &outside,
+            "outside the app's tempDir and userDataDir",
+        );
         refused(wxnet_app_virtual_path, "relative/path", "not an absolute path");
         std::fs::write(fx.root.join("tmp/plain.png"), b"p").expect("write");
         let plain = fx.root.join("tmp/plain.png").display().to_string();
