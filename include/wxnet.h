@@ -134,6 +134,23 @@ typedef uint64_t wxnet_task_id;
 extern "C" {
 #endif // __cplusplus
 
+#if defined(__ANDROID__)
+// Android only: hands the JVM and the application `Context` to the platform
+// certificate verifier (Android's TrustManager), so that HTTPS and wss use
+// the system trust store. Call it once, before the first request, from a
+// thread attached to the JVM or not (it attaches the calling thread if
+// needed): e.g. from a JNI method of your own with `(*env)->GetJavaVM` and
+// your `Context`. Later calls are no-ops returning `WXNET_OK`.
+//
+// `java_vm` is the process's `JavaVM*`; `context` a `jobject` reference
+// (local or global, valid during the call) to an `android.content.Context`.
+// The library keeps its own global references. The app must ship the
+// `rustls-platform-verifier` Android classes (README: Android).
+// Without this call every TLS handshake fails with an errMsg saying that
+// Android initialisation is missing. Not in the header outside Android.
+wxnet_status wxnet_android_init(void *java_vm, void *context);
+#endif
+
 // Creates an app from its config JSON (`config_json`, `config_len` bytes,
 // copied). `callback` NULL selects poll mode; otherwise every event of this
 // app is passed to `callback(app_user_data, event)` on the app's own
@@ -203,6 +220,11 @@ void wxnet_event_free(struct wxnet_event *event);
 
 // The library version, e.g. "0.1.0". Static; never freed.
 const char *wxnet_version(void);
+
+// The C ABI version of the loaded library, to compare with the header's
+// `WXNET_ABI_VERSION` before any other call: a binding that finds another
+// number must not use the library. Any thread; never fails.
+int32_t wxnet_abi_version(void);
 
 // A static description of a status code ("unknown status" for others).
 const char *wxnet_status_str(wxnet_status status);

@@ -12,6 +12,9 @@
 #   scripts/c-examples.sh --only NAME  run only that example (repeatable)
 #
 # Environment: CC (default gcc), CARGO (default cargo), VALGRIND (default valgrind).
+# Cross runs (scripts/check-targets.sh): WXNET_LIBDIR (where libwxnet.so is, default
+# target/debug), WXNET_SERVER_BIN (the host's test server), WXNET_EXAMPLES_OUT (where the
+# examples are compiled), WXNET_RUNNER (a command prefix, e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu").
 # Prints a final line "N passed, N failed" and exits non-zero if anything failed.
 set -euo pipefail
 
@@ -43,13 +46,13 @@ if [ "$build" = 1 ]; then
   "$CARGO" build -p wxnet
 fi
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-LIBDIR="$TARGET_DIR/debug"
-SERVER_BIN="$LIBDIR/wxnet-testserver"
+LIBDIR="${WXNET_LIBDIR:-$TARGET_DIR/debug}"
+SERVER_BIN="${WXNET_SERVER_BIN:-$TARGET_DIR/debug/wxnet-testserver}"
 for f in "$LIBDIR/libwxnet.so" "$SERVER_BIN"; do
   [ -e "$f" ] || { echo "c-examples.sh: $f is missing (run without --no-build)" >&2; exit 1; }
 done
 
-OUT="$TARGET_DIR/examples-c"
+OUT="${WXNET_EXAMPLES_OUT:-$TARGET_DIR/examples-c}"
 mkdir -p "$OUT/valgrind"
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -pedantic -pthread -g -O1 -I "$ROOT/include" -I "$ROOT/examples-c")
 LDFLAGS=(-L "$LIBDIR" -Wl,-rpath,"$LIBDIR" -lwxnet)
@@ -76,6 +79,8 @@ failures=()
 run_one() { # name mode
   local name="$1" mode="$2" log="$TMP/$1.$2" rc=0
   local -a cmd=("$OUT/$name")
+  # shellcheck disable=SC2206 # WXNET_RUNNER is a command line: split on purpose
+  [ -n "${WXNET_RUNNER:-}" ] && cmd=(${WXNET_RUNNER} "${cmd[@]}")
   local -a envs=()
   [ "$mode" = plain ] && envs+=(WXNET_TEST_PLAIN=1)
   if [ "$use_valgrind" = 1 ]; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project, in order of cost. Usage: bash scripts/test.sh
 # Needs: cargo (with clippy, rustfmt), gcc, valgrind, python3, node + npm,
-# java 17 + mvn, debootstrap (for the Swift chroot), the nightly toolchain for ASan
-# (skipped without it). `.ci/run` installs the rest.
+# java 17 + mvn, debootstrap (for the Swift chroot), the nightly toolchain for ASan,
+# TSan (with rust-src) and fuzzing (with cargo-fuzz), each skipped without nightly.
+# `.ci/run` installs the rest.
 # Exits non-zero if any suite fails; the last line counts suites.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,10 @@ suite format cargo fmt --all -- --check
 suite clippy cargo clippy --workspace --all-targets --all-features -- -D warnings
 suite rust-tests cargo test --workspace
 suite c-examples-valgrind bash scripts/c-examples.sh --valgrind
+suite targets bash scripts/check-targets.sh
 suite asan bash scripts/asan.sh
+suite tsan bash scripts/tsan.sh
+suite fuzz bash scripts/fuzz.sh 20
 suite autobahn bash scripts/autobahn.sh
 suite python bash scripts/test-python.sh
 suite node bash scripts/test-node.sh

@@ -17,7 +17,7 @@ use crate::event::{Event, UserData};
 use crate::net::client::HttpClients;
 use crate::options::Opts;
 use crate::task::limiter::Limiter;
-use crate::task::{lookup, Lookup, TaskShared, TaskTable};
+use crate::task::{lookup, Control, Lookup, SocketControl, TaskShared, TaskTable};
 use crate::{policy, request, runtime, socket};
 
 /// A handle on an app; dropping it does not free the app, [`App::close`] does.
@@ -42,7 +42,7 @@ impl App {
             None => None,
         };
         let tasks = TaskTable::new()?;
-        let dispatcher = Dispatcher::start(mode, tasks.serial()).map_err(|e| {
+        let dispatcher = Dispatcher::start(mode, tasks.serial(), config.max_queued_event_bytes).map_err(|e| {
             tasks.unregister();
             ApiError::new(Status::InvalidState, format!("cannot start the dispatcher thread: {e}"))
         })?;
@@ -122,6 +122,7 @@ impl App {
             .expect("socket admission lock poisoned");
         let alive = self.core.tasks.count(|api| api == Api::ConnectSocket);
         let task = self.register(Api::ConnectSocket, user_data)?;
+        let commands = socket::control(&task);
         let started = if alive >= self.core.config.max_sockets {
             Err(socket::too_many())
         } else {
@@ -130,7 +131,7 @@ impl App {
         match started {
             Ok(target) => {
                 socket::emit_ok(&task);
-                socket::spawn(&self.core, &task, target);
+                socket::spawn(&self.core, &task, commands, target);
             }
             Err(e) => {
                 task.fail(&e);
@@ -196,6 +197,18 @@ impl App {
             .sandbox
             .virtual_path(real)
             .map_err(|e| ApiError::new(Status::InvalidArgument, e.to_string()))
+    }
+
+    /// Bytes of events queued for the host now (counted against
+    /// `maxQueuedEventBytes`; a polled event no longer counts).
+    pub fn queued_event_bytes(&self) -> usize {
+        self.core.dispatcher.queued_bytes()
+    }
+
+    /// Tasks waiting for room in the event queue now (they do not read
+    /// from the network meanwhile).
+    pub fn tasks_waiting_for_room(&self) -> usize {
+        self.core.dispatcher.waiting_producers()
     }
 
     /// Whether the caller runs inside one of this app's callbacks.
@@ -273,11 +286,11 @@ fn interrupt_after_grace(core: &AppCore, epoch: u64) {
     let victims = core.tasks.live(|_| true);
     log::info!("background grace over: interrupting {} tasks", victims.len());
     for task in victims {
-        match socket::handle_of(&task) {
-            Some(socket) => {
+        match task.control() {
+            Control::Socket(socket) => {
                 let _ = socket.close(1000, "interrupted");
             }
-            None => {
+            Control::Http => {
                 task.cancel_with(&WxError::interrupted());
             }
         }
@@ -285,23 +298,29 @@ fn interrupt_after_grace(core: &AppCore, epoch: u64) {
 }
 
 /// The socket behind a live task id, for send and close.
-pub fn socket_of(id: u64) -> Result<Arc<socket::SocketHandle>, ApiError> {
+pub fn socket_of(id: u64) -> Result<Arc<dyn SocketControl>, ApiError> {
     match lookup(id) {
-        Lookup::Live(task) => socket::handle_of(&task)
-            .ok_or_else(|| ApiError::new(Status::InvalidState, format!("task {id} is not a socket"))),
+        Lookup::Live(task) => match task.control() {
+            Control::Socket(socket) => Ok(socket),
+            Control::Http => Err(ApiError::new(
+                Status::InvalidState,
+                format!("task {id} is not a socket"),
+            )),
+        },
         Lookup::Ended => Err(ApiError::new(Status::InvalidState, format!("task {id} has ended"))),
         Lookup::Unknown => Err(ApiError::new(Status::UnknownTask, format!("no task with id {id}"))),
     }
 }
 
 /// `wxnet_task_abort`: never blocks, idempotent, works on queued tasks. On a
-/// socket it is a close with code 1000.
+/// socket it is a close with code 1000 that ends the socket at once, even
+/// in the middle of a send.
 pub fn task_abort(id: u64) -> Result<(), ApiError> {
     match lookup(id) {
         Lookup::Live(task) => {
-            match socket::handle_of(&task) {
-                Some(socket) => socket.close(1000, "")?,
-                None => {
+            match task.control() {
+                Control::Socket(socket) => socket.abort(),
+                Control::Http => {
                     task.abort();
                 }
             }
@@ -309,5 +328,21 @@ pub fn task_abort(id: u64) -> Result<(), ApiError> {
         }
         Lookup::Ended => Ok(()),
         Lookup::Unknown => Err(ApiError::new(Status::UnknownTask, format!("no task with id {id}"))),
+    }
+}
+
+/// `wxnet_socket_send`: a text (UTF-8) or binary message on an open socket.
+pub fn socket_send(id: u64, data: &[u8], binary: bool) -> Result<(), ApiError> {
+    socket_of(id)?.send(data, binary)
+}
+
+/// `wxnet_socket_close`: `code` 0 means 1000, else 1000 or 3000-4999; the
+/// reason is at most 123 UTF-8 bytes. Closing a task that already ended is a
+/// no-op, like a second abort.
+pub fn socket_close(id: u64, code: i32, reason: &[u8]) -> Result<(), ApiError> {
+    let (code, reason) = socket::validate_close(code, reason)?;
+    match lookup(id) {
+        Lookup::Ended => Ok(()),
+        _ => socket_of(id)?.close(code, &reason),
     }
 }

@@ -49,14 +49,30 @@ struct RawConfig {
     max_sockets: Option<u32>,
     max_domains_per_type: Option<u32>,
     max_download_bytes: Option<u64>,
+    max_queued_event_bytes: Option<u64>,
+    max_socket_message_bytes: Option<u64>,
     background_grace_ms: Option<i64>,
     temp_dir: Option<String>,
     user_data_dir: Option<String>,
     cache_dir: Option<String>,
     ca_certificates: Option<Vec<String>>,
-    resolve: Option<HashMap<String, String>>,
+    resolve: Option<HashMap<String, OneOrMany>>,
     cookie_jar: Option<bool>,
+    http_dns: Option<HashMap<String, String>>,
 }
+
+/// A `resolve` value: one `"ip:port"` or a list of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// At most this many addresses in one `resolve` pin.
+pub const MAX_PINNED_ADDRESSES: usize = 16;
+/// At most this many `httpDns` service ids.
+pub const MAX_HTTP_DNS_SERVICES: usize = 16;
 
 /// Default timeouts per API, before the cap (`networkTimeout`).
 #[derive(Debug, Clone, Copy)]
@@ -79,18 +95,36 @@ pub struct AppConfig {
     pub max_concurrent_requests: usize,
     pub max_sockets: usize,
     pub max_download_bytes: u64,
+    /// Bytes of events (JSON + data) queued for the host at most; producers
+    /// (body streams, progress, socket reads) wait for room beyond it.
+    pub max_queued_event_bytes: usize,
+    /// The largest WebSocket message (and frame) accepted; above it the
+    /// socket closes with 1009.
+    pub max_socket_message_bytes: usize,
     /// `None`: background work allowed (grace -1).
     pub background_grace: Option<Duration>,
     pub temp_dir: Option<PathBuf>,
     pub user_data_dir: Option<PathBuf>,
     pub cache_dir: Option<PathBuf>,
     pub ca_certificates: Vec<CertificateDer<'static>>,
-    /// `host:port` (host lowercased, no trailing dot) -> pinned address.
-    pub resolve: HashMap<String, SocketAddr>,
+    /// `host:port` (host lowercased, no trailing dot) -> pinned addresses,
+    /// in the host's order (raced with Happy Eyeballs, see
+    /// [`crate::net::connector`]); never empty.
+    pub resolve: HashMap<String, Vec<SocketAddr>>,
     pub cookie_jar: bool,
+    /// `httpDns`: service id -> DNS-over-HTTPS resolver URL (RFC 8484), for
+    /// wx.request `enableHttpDNS` + `httpDNSServiceId`.
+    pub http_dns: HashMap<String, url::Url>,
 }
 
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+/// Default of `maxQueuedEventBytes`: 4 MiB of events waiting for the host.
+pub const DEFAULT_MAX_QUEUED_EVENT_BYTES: usize = 4 * 1024 * 1024;
+/// Default of `maxSocketMessageBytes`: 16 MiB.
+pub const DEFAULT_MAX_SOCKET_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Byte limits are between 1 KiB and 1 GiB: smaller would make every event
+/// wait, larger defeats the bound on a phone.
+const BYTE_LIMIT_RANGE: std::ops::RangeInclusive<u64> = 1024..=1024 * 1024 * 1024;
 
 impl AppConfig {
     /// Parses and validates the config JSON. The error names the field.
@@ -192,6 +226,16 @@ impl AppConfig {
             Some(v) => v,
             None => 50 * 1024 * 1024,
         };
+        let max_queued_event_bytes = bounded_bytes(
+            "maxQueuedEventBytes",
+            raw.max_queued_event_bytes,
+            DEFAULT_MAX_QUEUED_EVENT_BYTES,
+        )?;
+        let max_socket_message_bytes = bounded_bytes(
+            "maxSocketMessageBytes",
+            raw.max_socket_message_bytes,
+            DEFAULT_MAX_SOCKET_MESSAGE_BYTES,
+        )?;
         let background_grace = match raw.background_grace_ms {
             None => Some(Duration::from_millis(5000)),
             Some(-1) => None,
@@ -203,7 +247,7 @@ impl AppConfig {
         for (i, pem) in raw.ca_certificates.unwrap_or_default().iter().enumerate() {
             let certs: Vec<_> = CertificateDer::pem_slice_iter(pem.as_bytes())
                 .collect::<Result<_, _>>()
-                .map_err(|e| format!("caCertificates[{i}]: not a PEM certificate: {e}"))?;
+                .map_err(|e| format!("caCertificates[{i}]: not a PEM certificate: {}", describe_pem_error(&e)))?;
             if certs.is_empty() {
                 return Err(format!("caCertificates[{i}]: no CERTIFICATE block"));
             }
@@ -213,10 +257,43 @@ impl AppConfig {
         let mut resolve = HashMap::new();
         for (key, value) in raw.resolve.unwrap_or_default() {
             let norm = normalize_host_port(&key).ok_or_else(|| format!("resolve: key {key:?} is not host:port"))?;
-            let addr: SocketAddr = value
-                .parse()
-                .map_err(|_| format!("resolve.{key}: {value:?} is not ip:port"))?;
-            resolve.insert(norm, addr);
+            let values = match value {
+                OneOrMany::One(v) => vec![v],
+                OneOrMany::Many(list) => list,
+            };
+            if values.is_empty() || values.len() > MAX_PINNED_ADDRESSES {
+                return Err(format!(
+                    "resolve.{key}: give 1 to {MAX_PINNED_ADDRESSES} addresses, not {}",
+                    values.len()
+                ));
+            }
+            let addrs = values
+                .iter()
+                .map(|v| {
+                    v.parse::<SocketAddr>()
+                        .map_err(|_| format!("resolve.{key}: {v:?} is not ip:port"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            resolve.insert(norm, addrs);
+        }
+
+        let raw_http_dns = raw.http_dns.unwrap_or_default();
+        if raw_http_dns.len() > MAX_HTTP_DNS_SERVICES {
+            return Err(format!(
+                "httpDns: {} service ids, more than {MAX_HTTP_DNS_SERVICES}",
+                raw_http_dns.len()
+            ));
+        }
+        let mut http_dns = HashMap::new();
+        for (id, value) in raw_http_dns {
+            if id.is_empty() {
+                return Err("httpDns: a service id must not be empty".into());
+            }
+            let url = url::Url::parse(&value)
+                .ok()
+                .filter(|u| u.scheme() == "https" && u.host_str().is_some() && u.fragment().is_none())
+                .ok_or_else(|| format!("httpDns.{id}: {value:?} is not an https:// URL (RFC 8484)"))?;
+            http_dns.insert(id, url);
         }
 
         Ok(AppConfig {
@@ -229,6 +306,8 @@ impl AppConfig {
             max_concurrent_requests,
             max_sockets,
             max_download_bytes,
+            max_queued_event_bytes,
+            max_socket_message_bytes,
             background_grace,
             temp_dir: abs_dir("tempDir", raw.temp_dir)?,
             user_data_dir: abs_dir("userDataDir", raw.user_data_dir)?,
@@ -236,6 +315,7 @@ impl AppConfig {
             ca_certificates,
             resolve,
             cookie_jar: raw.cookie_jar.unwrap_or(false),
+            http_dns,
         })
     }
 
@@ -294,6 +374,18 @@ fn positive(name: &str, v: Option<u32>, default: u32) -> Result<usize, String> {
     }
 }
 
+fn bounded_bytes(name: &str, v: Option<u64>, default: usize) -> Result<usize, String> {
+    match v {
+        None => Ok(default),
+        Some(v) if BYTE_LIMIT_RANGE.contains(&v) => Ok(v as usize),
+        Some(v) => Err(format!(
+            "{name}: {v} is outside {}..={}",
+            BYTE_LIMIT_RANGE.start(),
+            BYTE_LIMIT_RANGE.end()
+        )),
+    }
+}
+
 fn abs_dir(name: &str, v: Option<String>) -> Result<Option<PathBuf>, String> {
     match v {
         None => Ok(None),
@@ -329,6 +421,23 @@ pub fn normalize_host_port(s: &str) -> Option<String> {
     Some(format!("{host}:{port}"))
 }
 
+/// A PEM parse error in words (the crate's own text prints labels as byte lists).
+fn describe_pem_error(e: &rustls_pki_types::pem::Error) -> String {
+    use rustls_pki_types::pem::Error;
+    match e {
+        Error::MissingSectionEnd { end_marker } => {
+            let label = String::from_utf8_lossy(end_marker);
+            format!("the {label} block has no \"-----END {label}-----\" line")
+        }
+        Error::IllegalSectionStart { line } => {
+            format!("malformed \"-----BEGIN\" line {:?}", String::from_utf8_lossy(line))
+        }
+        Error::Base64Decode(_) => "the block's body is not valid base64".to_string(),
+        Error::SectionTooLarge => "the block is too large".to_string(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,8 +449,32 @@ mod tests {
         assert_eq!(c.max_concurrent_requests, 10);
         assert_eq!(c.max_sockets, 5);
         assert_eq!(c.max_download_bytes, 52_428_800);
+        assert_eq!(c.max_queued_event_bytes, 4 * 1024 * 1024);
+        assert_eq!(c.max_socket_message_bytes, 16 * 1024 * 1024);
         assert!(c.policy.url_check && c.policy.allow_lan && c.tls_verify);
         assert_eq!(c.background_grace, Some(Duration::from_millis(5000)));
+    }
+
+    #[test]
+    fn bad_ca_certificate_errors_read_as_words() {
+        let cases: &[(&str, &str)] = &[
+            (
+                r#"{"appId":"a","caCertificates":["-----BEGIN CERTIFICATE-----\nMIIB\n"]}"#,
+                r#"caCertificates[0]: not a PEM certificate: the CERTIFICATE block has no "-----END CERTIFICATE-----" line"#,
+            ),
+            (
+                r#"{"appId":"a","caCertificates":["-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"]}"#,
+                "caCertificates[0]: not a PEM certificate: the block's body is not valid base64",
+            ),
+            (
+                r#"{"appId":"a","caCertificates":["junk"]}"#,
+                "caCertificates[0]: no CERTIFICATE block",
+            ),
+        ];
+        for (json, want) in cases {
+            let err = AppConfig::from_json(json.as_bytes()).expect_err(json);
+            assert_eq!(&err, want, "{json}");
+        }
     }
 
     #[test]
@@ -359,8 +492,26 @@ mod tests {
             ),
             (r#"{"appId":"a","maxSockets":0}"#, "maxSockets"),
             (r#"{"appId":"a","tempDir":"rel/dir"}"#, "tempDir"),
+            (r#"{"appId":"a","maxQueuedEventBytes":0}"#, "maxQueuedEventBytes"),
+            (r#"{"appId":"a","maxQueuedEventBytes":1023}"#, "maxQueuedEventBytes"),
+            (r#"{"appId":"a","maxQueuedEventBytes":-1}"#, "maxQueuedEventBytes"),
+            (
+                r#"{"appId":"a","maxSocketMessageBytes":2147483648}"#,
+                "maxSocketMessageBytes",
+            ),
             (r#"{"appId":"a","resolve":{"x.com":"1.2.3.4:1"}}"#, "resolve"),
             (r#"{"appId":"a","resolve":{"x.com:443":"nope"}}"#, "resolve.x.com:443"),
+            (r#"{"appId":"a","resolve":{"x.com:443":[]}}"#, "resolve.x.com:443"),
+            (
+                r#"{"appId":"a","resolve":{"x.com:443":["1.2.3.4:1","nope"]}}"#,
+                "resolve.x.com:443",
+            ),
+            (
+                r#"{"appId":"a","httpDns":{"s1":"http://doh.example/dns-query"}}"#,
+                "httpDns.s1",
+            ),
+            (r#"{"appId":"a","httpDns":{"s1":"not a url"}}"#, "httpDns.s1"),
+            (r#"{"appId":"a","httpDns":{"s1":7}}"#, "httpDns.s1"),
             (r#"{"appId":"a","caCertificates":["junk"]}"#, "caCertificates[0]"),
             (r#"{"appId":"a\r\nX: y"}"#, "appId"),
             (r#"{"appId":"a","backgroundGraceMs":-2}"#, "backgroundGraceMs"),
@@ -443,5 +594,20 @@ mod tests {
         let c = AppConfig::from_json(br#"{"appId":"a","resolve":{"API.Example.com.:443":"127.0.0.1:8443"}}"#)
             .expect("valid");
         assert!(c.resolve.contains_key("api.example.com:443"));
+    }
+
+    #[test]
+    fn resolve_takes_one_address_or_a_list_and_http_dns_maps_ids() {
+        let c = AppConfig::from_json(
+            br#"{"appId":"a","resolve":{"a.com:443":"127.0.0.1:1","b.com:443":["[::1]:2","127.0.0.2:3"]},
+                "httpDns":{"svc":"https://doh.example/dns-query"}}"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            c.resolve["a.com:443"],
+            vec!["127.0.0.1:1".parse::<SocketAddr>().expect("addr")]
+        );
+        assert_eq!(c.resolve["b.com:443"].len(), 2);
+        assert_eq!(c.http_dns["svc"].as_str(), "https://doh.example/dns-query");
     }
 }

@@ -6,18 +6,21 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::FutureExt;
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 
 use crate::config::AppConfig;
-use crate::errors::{Errno, WxError};
+use crate::errors::{Api, Errno, WxError};
 use crate::event::dispatch::Dispatcher;
 use crate::event::res::{self, Headers};
 use crate::event::EventKind;
 use crate::http::profile::Profile;
 use crate::http::Response;
 use crate::net::client::HttpClients;
+use crate::options::{header_map, Opts};
+use crate::policy::{self, DomainKind};
 use crate::runtime::{self, now_ms};
 use crate::task::limiter::Limiter;
 use crate::task::{TaskShared, TaskTable};
@@ -75,6 +78,30 @@ impl AppCore {
         }
         Ok(())
     }
+
+    /// The `url` option, checked against the app's rules for `kind`.
+    pub fn url(&self, opts: &Opts, kind: DomainKind) -> Result<url::Url, WxError> {
+        Ok(policy::check_url(&self.config.policy, kind, opts.required_str("url")?)?)
+    }
+
+    /// The `header` option as the headers to send (the app's Referer, no
+    /// transport headers).
+    pub fn headers(&self, opts: &Opts) -> Result<HeaderMap, WxError> {
+        header_map(opts.object("header")?, &self.referer)
+    }
+
+    /// The `timeout` option (ms, 0 or absent: the app's default for `api`),
+    /// capped by the app's maximum.
+    pub fn timeout(&self, opts: &Opts, api: Api) -> Result<Duration, WxError> {
+        let timeouts = &self.config.timeouts;
+        let default = match api {
+            Api::Request => timeouts.request,
+            Api::UploadFile => timeouts.upload_file,
+            Api::DownloadFile => timeouts.download_file,
+            Api::ConnectSocket => timeouts.connect_socket,
+        };
+        Ok(self.config.effective_timeout(opts.millis("timeout")?, default))
+    }
 }
 
 /// Runs a task's future on the shared runtime. A panic inside it ends the
@@ -114,7 +141,9 @@ where
         .ok_or_else(|| WxError::new(Errno::Unknown, "app closed"))?;
     profile.queue_end = now_ms();
     profile.fetch_start = profile.queue_end;
-    tokio::time::timeout(timeout, work(profile))
+    // Boxed: a task waiting in the queue holds only its options, not the
+    // (much larger) state of a whole exchange.
+    tokio::time::timeout(timeout, Box::pin(work(profile)))
         .await
         .map_err(|_| WxError::timeout())?
 }
@@ -132,10 +161,7 @@ pub(crate) fn emit_headers(task: &TaskShared, response: &Response) -> Headers {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::errors::Api;
     use crate::event::dispatch::Mode;
     use crate::event::UserData;
 
@@ -148,6 +174,7 @@ mod tests {
                     let _ = tx.send((ev.kind, ev.json().to_owned()));
                 })),
                 0,
+                1 << 20,
             )
             .expect("thread"),
         );

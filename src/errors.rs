@@ -23,11 +23,6 @@ impl Api {
             Api::ConnectSocket => "connectSocket",
         }
     }
-
-    /// `"<api>:ok"`.
-    pub fn ok_msg(self) -> String {
-        format!("{}:ok", self.name())
-    }
 }
 
 /// The errno table of spec section "errno". Numbers are what hosts branch on.
@@ -129,20 +124,40 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, for the code -> status mapping and the tests that tie
+    /// each to its `WXNET_*` constant.
+    pub const ALL: [Status; 10] = [
+        Status::Ok,
+        Status::NullArgument,
+        Status::InvalidArgument,
+        Status::InvalidConfig,
+        Status::UnknownTask,
+        Status::InvalidState,
+        Status::WrongMode,
+        Status::WouldDeadlock,
+        Status::Closed,
+        Status::Panic,
+    ];
+
+    /// The status with this ABI number, if any.
+    pub fn from_code(code: i32) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| *s as i32 == code)
+    }
+
     /// A static description, as `wxnet_status_str` returns it (NUL-terminated).
     pub fn describe_nul(code: i32) -> &'static str {
-        match code {
-            0 => "ok\0",
-            -1 => "null argument\0",
-            -2 => "invalid argument\0",
-            -3 => "invalid config\0",
-            -4 => "unknown task\0",
-            -5 => "invalid state\0",
-            -6 => "wrong mode\0",
-            -7 => "would deadlock\0",
-            -8 => "closed\0",
-            -99 => "panic\0",
-            _ => "unknown status\0",
+        match Status::from_code(code) {
+            Some(Status::Ok) => "ok\0",
+            Some(Status::NullArgument) => "null argument\0",
+            Some(Status::InvalidArgument) => "invalid argument\0",
+            Some(Status::InvalidConfig) => "invalid config\0",
+            Some(Status::UnknownTask) => "unknown task\0",
+            Some(Status::InvalidState) => "invalid state\0",
+            Some(Status::WrongMode) => "wrong mode\0",
+            Some(Status::WouldDeadlock) => "would deadlock\0",
+            Some(Status::Closed) => "closed\0",
+            Some(Status::Panic) => "panic\0",
+            None => "unknown status\0",
         }
     }
 }

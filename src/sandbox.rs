@@ -10,7 +10,9 @@
 //! paths included), NUL and other control bytes, backslashes, `%` (no
 //! percent-decoding is ever done, and refusing `%` keeps a host that decodes
 //! later from being tricked), and any path whose real location, after
-//! following symlinks, is outside its directory.
+//! following symlinks, is outside its directory. A path to write
+//! ([`Sandbox::user_file_for_write`]) may not go through a symlink at all,
+//! and its missing directories are created only after that was checked.
 
 use std::fmt;
 use std::io;
@@ -126,24 +128,38 @@ impl Sandbox {
 
     /// A destination under `wxfile://usr/` to write (downloads with
     /// `filePath`). Missing parent directories are created inside the
-    /// directory; an existing symlink as the final name is refused.
+    /// directory, one level at a time, and only after the existing part of
+    /// the path was checked: no segment may be a symlink (none is followed,
+    /// whatever it points at) or anything but a directory. An existing
+    /// symlink or directory as the final name is refused.
+    ///
+    /// Races: each level is checked with `symlink_metadata` before it is
+    /// entered, created with a non-recursive `mkdir` (which never follows a
+    /// symlink at its last component and fails if anything appeared there),
+    /// checked again after creation, and the finished parent is checked once
+    /// more through `canonicalize`. Something that swaps a directory for a
+    /// symlink between two of these steps makes the call fail; at most one
+    /// empty directory can then have been created, and only where the
+    /// attacker's own symlink pointed at the moment of the swap.
     pub fn user_file_for_write(&self, vpath: &str) -> Result<PathBuf, SandboxError> {
         let place = Self::parse(vpath)?;
-        if !matches!(place, Place::Usr(_)) {
+        let Place::Usr(segments) = &place else {
             return Err(SandboxError::Invalid("filePath must be under wxfile://usr/".into()));
-        }
+        };
         let root = canonical_root(self.root(&place)?)?;
-        let path = Self::join(&root, &place);
-        let parent = path.parent().expect("a joined segment has a parent");
-        std::fs::create_dir_all(parent)
-            .map_err(|e| SandboxError::Invalid(format!("cannot create its directory: {e}")))?;
+        let (name, dirs) = segments.split_last().expect("parse yields at least one segment");
+        let mut parent = root.clone();
+        for segment in dirs {
+            parent.push(segment);
+            enter_or_create_dir(&parent)?;
+        }
         let real_parent = parent
             .canonicalize()
-            .map_err(|e| SandboxError::Invalid(e.to_string()))?;
-        if !real_parent.starts_with(&root) {
+            .map_err(|e| SandboxError::Invalid(format!("its directory: {e}")))?;
+        if real_parent != parent || !real_parent.starts_with(&root) {
             return Err(SandboxError::Invalid("leads outside its directory".into()));
         }
-        let target = real_parent.join(path.file_name().expect("last segment is a name"));
+        let target = real_parent.join(name);
         match std::fs::symlink_metadata(&target) {
             Ok(m) if m.file_type().is_symlink() => Err(SandboxError::Invalid("the destination is a symlink".into())),
             Ok(m) if m.is_dir() => Err(SandboxError::Invalid("the destination is a directory".into())),
@@ -224,6 +240,35 @@ impl Sandbox {
         let name = format!("tmp_{}{ext}", random_hex(16));
         Ok((root.join(&name), format!("{SCHEME}{name}")))
     }
+}
+
+/// Makes sure `dir` is a real directory (not a symlink, not a file),
+/// creating it (one level, its parent must exist) when it is missing.
+fn enter_or_create_dir(dir: &Path) -> Result<(), SandboxError> {
+    let check = |meta: std::fs::Metadata| {
+        if meta.file_type().is_symlink() {
+            Err(SandboxError::Invalid("a directory on its path is a symlink".into()))
+        } else if !meta.is_dir() {
+            Err(SandboxError::Invalid(
+                "a directory on its path is not a directory".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) => return check(meta),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(SandboxError::Invalid(format!("its directory: {e}"))),
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => {}
+        // Someone else created it meanwhile: fine if it is a real directory.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(SandboxError::Invalid(format!("cannot create its directory: {e}"))),
+    }
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| SandboxError::Invalid(format!("its directory: {e}")))?;
+    check(meta)
 }
 
 fn canonical_root(dir: &Path) -> Result<PathBuf, SandboxError> {

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{assert_success, url, TestApp};
+use support::{assert_success, url, wait_for_condition, TestApp};
 
 /// `/cookie/set` with these Set-Cookie values (and a redirect target).
 fn set_url(host: &str, cookies: &[&str], to: Option<&str>) -> String {
@@ -20,7 +20,7 @@ fn set_url(host: &str, cookies: &[&str], to: Option<&str>) -> String {
 
 fn enc(s: &str) -> String {
     let mut out = String::new();
-    wxnet::request::body::encode_uri_component(s, &mut out);
+    wxnet::testing::encode_uri_component(s, &mut out);
     out
 }
 
@@ -91,7 +91,12 @@ fn domain_path_expiry_rules() {
         ["brief=7", "dom=2", "future=9", "here=3", "host=1"]
     );
     assert_eq!(sent(&app, "other.wxnet.test"), ["dom=2"], "only the domain cookie");
-    std::thread::sleep(Duration::from_millis(1100));
+    wait_for_condition(
+        "brief=7 to pass its Max-Age",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || !sent(&app, "api.wxnet.test").contains(&"brief=7".to_owned()),
+    );
     let delete = set_url("api.wxnet.test", &["host=; Max-Age=0; Path=/"], None);
     assert_success(&app.terminal(json!({"url": delete})));
     assert_eq!(

@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{assert_fail, assert_success, url, Got, TestApp};
+use support::{assert_fail, assert_success, url, wait_for_condition, Got, TestApp};
 use wxnet::EventKind;
 use wxnet_testserver::{ServerOptions, TestServer};
 
@@ -167,8 +167,13 @@ fn warm_app() -> TestApp {
 #[test]
 fn abort_over_http3() {
     let app = warm_app();
-    let id = app.start(json!({"url": url("/hang"), "enableQuic": true}));
-    std::thread::sleep(Duration::from_millis(200));
+    let id = app.start(json!({"url": url("/hang?t=abort-h3"), "enableQuic": true}));
+    wait_for_condition(
+        "the request at the server",
+        Duration::from_secs(10),
+        Duration::from_millis(2),
+        || H3.hits("/hang?t=abort-h3") >= 1,
+    );
     wxnet::task_abort(id).expect("abort");
     let events = app.events.wait(id, Duration::from_secs(10));
     assert_fail(events.last().expect("event"), 1, "request:fail abort");

@@ -172,10 +172,10 @@ fn close_codes_and_reasons_are_validated() {
         (5000, ""),
         (1000, &"x".repeat(124)[..]),
     ] {
-        let err = wxnet::socket::validate_close(code, reason.as_bytes()).expect_err("invalid");
+        let err = wxnet::testing::validate_close(code, reason.as_bytes()).expect_err("invalid");
         assert_eq!(err.status, Status::InvalidArgument);
     }
-    let (code, reason) = wxnet::socket::validate_close(4321, "custom".as_bytes()).expect("valid");
+    let (code, reason) = wxnet::testing::validate_close(4321, "custom".as_bytes()).expect("valid");
     socket.close(code, &reason).expect("close");
     socket.close(1000, "").expect("a second close is a no-op");
     let events = app.closed(id);
@@ -316,17 +316,27 @@ fn fragmented_messages_are_reassembled_and_pings_answered() {
         "fragment-0|fragment-1|fragment-2|fragment-3|fragment-4"
     );
     let ping = app.open_socket(json!({"url": ws_url("/ws/ping")}));
-    std::thread::sleep(Duration::from_millis(350));
-    send_text(ping, "pongs?");
-    let events = app.wait_until(ping, |e| !messages(e).is_empty());
-    let pongs: u64 = messages(&events)[0].text().parse().expect("count");
-    assert!(pongs >= 2, "pongs answered: {pongs}");
+    // The server pings every 100 ms and answers "pongs?" with how many
+    // Pongs it got: ask until it has at least two.
+    let mut asked = 0;
+    wait_for_condition(
+        "two pongs answered",
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+        || {
+            send_text(ping, "pongs?");
+            asked += 1;
+            let events = app.wait_until(ping, |e| messages(e).len() >= asked);
+            let pongs: u64 = messages(&events)[asked - 1].text().parse().expect("count");
+            pongs >= 2
+        },
+    );
 }
 
 #[test]
 fn an_oversized_message_closes_with_1009() {
     let app = TestApp::new(json!({}));
-    let size = wxnet::socket::MAX_MESSAGE_BYTES + 1;
+    let size = wxnet::testing::DEFAULT_MAX_SOCKET_MESSAGE_BYTES + 1;
     let id = app.open_socket(json!({"url": ws_url(&format!("/ws/big?size={size}"))}));
     let events = app.closed(id);
     assert_socket_lifecycle(&events);
@@ -365,4 +375,199 @@ fn app_free_closes_every_socket_with_one_close_each() {
         assert_socket_lifecycle(&events);
     }
     assert_eq!(wxnet::socket_of(open).err().expect("freed").status, Status::UnknownTask);
+}
+
+#[test]
+fn the_message_limit_is_configurable_and_closes_with_1009_above_it() {
+    let app = TestApp::new(json!({"maxSocketMessageBytes": 65536}));
+    let fits = app.open_socket(json!({"url": ws_url("/ws/big?size=65536")}));
+    let events = app.wait_until(fits, |e| !messages(e).is_empty());
+    assert_eq!(messages(&events)[0].data.len(), 65536);
+    wxnet::task_abort(fits).expect("abort");
+    let over = app.open_socket(json!({"url": ws_url("/ws/big?size=65537")}));
+    let events = app.closed(over);
+    assert_socket_lifecycle(&events);
+    assert!(events.iter().any(|e| e.kind == EventKind::SocketError));
+    assert_eq!(close_json(&events)["code"], 1009);
+    assert!(messages(&events).is_empty());
+    // A host message over the limit is the peer's business: it goes out.
+    let echo = app.open_socket(json!({"url": ws_url("/ws/echo")}));
+    send_text(echo, "small");
+    app.wait_until(echo, |e| !messages(e).is_empty());
+    wxnet::task_abort(echo).expect("abort");
+    app.closed(echo);
+}
+
+/// 6 x 16 MiB to a server that never reads: the sends stall in the buffers.
+fn stuck_socket(app: &TestApp) -> u64 {
+    let id = app.open_socket(json!({"url": ws_url("/ws/deaf")}));
+    let socket = wxnet::socket_of(id).expect("socket");
+    let block = vec![7u8; 16 * 1024 * 1024];
+    for _ in 0..6 {
+        socket.send(&block, true).expect("send 16 MiB");
+    }
+    id
+}
+
+#[test]
+fn close_and_abort_end_a_socket_whose_send_is_stuck() {
+    let app = TestApp::new(json!({}));
+    // close, then abort: the abort ends it at once.
+    let first = stuck_socket(&app);
+    let socket = wxnet::socket_of(first).expect("socket");
+    socket.close(1000, "").expect("close");
+    wxnet::task_abort(first).expect("abort");
+    let events = app.closed(first);
+    assert_socket_lifecycle(&events);
+    assert_eq!(close_json(&events)["code"], 1000);
+    // close alone: the closing handshake has its own time limit.
+    let second = stuck_socket(&app);
+    wxnet::socket_of(second)
+        .expect("socket")
+        .close(3005, "bye")
+        .expect("close");
+    let events = app.closed(second);
+    assert_socket_lifecycle(&events);
+    assert_eq!(close_json(&events), json!({"code": 3005, "reason": "bye"}));
+    // abort alone.
+    let third = stuck_socket(&app);
+    wxnet::task_abort(third).expect("abort");
+    assert_socket_lifecycle(&app.closed(third));
+    // None of them counts against maxSockets any more: 5 new ones open.
+    let fresh: Vec<u64> = (0..5)
+        .map(|_| app.open_socket(json!({"url": ws_url("/ws/echo")})))
+        .collect();
+    for id in fresh {
+        wxnet::task_abort(id).expect("abort");
+        app.closed(id);
+    }
+}
+
+/// Every event an app delivered: task, kind, JSON.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(u64, EventKind, String)>>>;
+
+/// An app whose callback runs `on_event` (on the dispatcher thread) and
+/// collects every event too.
+fn app_with_hook(
+    extra: serde_json::Value,
+    on_event: impl Fn(&std::sync::Arc<wxnet::App>, &wxnet::Event) + Send + 'static,
+) -> (std::sync::Arc<wxnet::App>, Seen) {
+    use std::sync::{Arc, Mutex, OnceLock};
+    let me: Arc<OnceLock<std::sync::Weak<wxnet::App>>> = Arc::new(OnceLock::new());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (hook_me, hook_seen) = (me.clone(), seen.clone());
+    let cfg = config(extra).to_string();
+    let app = Arc::new(
+        wxnet::App::new(
+            cfg.as_bytes(),
+            wxnet::Mode::Callback(Box::new(move |ev: &wxnet::Event| {
+                hook_seen
+                    .lock()
+                    .expect("lock")
+                    .push((ev.task, ev.kind, ev.json().to_owned()));
+                if let Some(app) = hook_me.get().and_then(std::sync::Weak::upgrade) {
+                    on_event(&app, ev);
+                }
+            })),
+        )
+        .expect("valid config"),
+    );
+    me.set(Arc::downgrade(&app)).expect("set once");
+    (app, seen)
+}
+
+fn wait_counter(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn close_from_inside_the_connect_ok_callback_always_works() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const N: usize = 3000;
+    let refused = Arc::new(AtomicUsize::new(0));
+    let closes = Arc::new(AtomicUsize::new(0));
+    let (r, c) = (refused.clone(), closes.clone());
+    let (app, _seen) = app_with_hook(json!({}), move |_app, ev| match ev.kind {
+        EventKind::Success if wxnet::socket_of(ev.task).and_then(|s| s.close(1000, "")).is_err() => {
+            r.fetch_add(1, Ordering::SeqCst);
+        }
+        EventKind::SocketClose => {
+            c.fetch_add(1, Ordering::SeqCst);
+        }
+        _ => {}
+    });
+    for i in 0..N {
+        // At most 5 at a time (maxSockets): wait for the oldest to end.
+        wait_counter("CLOSE events", || closes.load(Ordering::SeqCst) + 5 > i);
+        app.connect_socket(
+            json!({"url": ws_url("/ws/echo")}).to_string().as_bytes(),
+            wxnet::UserData(i),
+        )
+        .expect("connectSocket starts");
+    }
+    wait_counter("every CLOSE", || closes.load(Ordering::SeqCst) == N);
+    assert_eq!(refused.load(Ordering::SeqCst), 0, "closes refused out of {N}");
+    app.close().expect("free");
+}
+
+#[test]
+fn reconnecting_from_on_close_with_five_open_gets_a_slot() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const ROUNDS: usize = 200;
+    let rounds = Arc::new(AtomicUsize::new(0));
+    let r = rounds.clone();
+    let (app, seen) = app_with_hook(json!({}), move |app, ev| match ev.kind {
+        // Each socket closes itself once open.
+        EventKind::SocketOpen if ev.user_data.0 == 99 => {
+            let _ = wxnet::socket_of(ev.task).and_then(|s| s.close(1000, ""));
+        }
+        EventKind::SocketClose if ev.user_data.0 == 99 && r.fetch_add(1, Ordering::SeqCst) + 1 < ROUNDS => {
+            app.connect_socket(
+                json!({"url": ws_url("/ws/echo")}).to_string().as_bytes(),
+                wxnet::UserData(99),
+            )
+            .expect("connectSocket from onClose");
+        }
+        _ => {}
+    });
+    let others: Vec<u64> = (0..4)
+        .map(|i| {
+            app.connect_socket(
+                json!({"url": ws_url("/ws/echo")}).to_string().as_bytes(),
+                wxnet::UserData(i),
+            )
+            .expect("start")
+        })
+        .collect();
+    app.connect_socket(
+        json!({"url": ws_url("/ws/echo")}).to_string().as_bytes(),
+        wxnet::UserData(99),
+    )
+    .expect("start");
+    wait_counter("every round", || {
+        rounds.load(Ordering::SeqCst) >= ROUNDS
+            || seen
+                .lock()
+                .expect("lock")
+                .iter()
+                .any(|(_, kind, _)| *kind == EventKind::Fail)
+    });
+    let fails: Vec<String> = seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(_, kind, _)| *kind == EventKind::Fail)
+        .map(|(_, _, json)| json.clone())
+        .collect();
+    assert!(fails.is_empty(), "reconnects refused: {fails:?}");
+    for id in others {
+        wxnet::task_abort(id).expect("abort");
+    }
+    app.close().expect("free");
 }

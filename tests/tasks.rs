@@ -16,8 +16,8 @@ const WAIT: Duration = Duration::from_secs(20);
 #[test]
 fn abort_in_flight_is_idempotent_and_unknown_ids_are_rejected() {
     let app = TestApp::new(json!({}));
-    let id = app.start(json!({"url": url("/hang")}));
-    std::thread::sleep(Duration::from_millis(100));
+    let id = app.start(json!({"url": url("/hang?t=abort-idempotent")}));
+    wait_for_hits("/hang?t=abort-idempotent", 1);
     let t = Instant::now();
     wxnet::task_abort(id).expect("abort");
     assert!(t.elapsed() < Duration::from_millis(100), "abort never blocks");
@@ -103,9 +103,10 @@ fn background_grace_minus_one_allows_background_work() {
 #[test]
 fn returning_to_foreground_within_grace_keeps_tasks() {
     let app = TestApp::new(json!({"backgroundGraceMs": 300}));
-    let id = app.start(json!({"url": url("/delay/700")}));
+    let id = app.start(json!({"url": url("/delay/700?t=foreground-within-grace")}));
+    // In flight when the app goes to background, back before the grace ends.
+    wait_for_hits("/delay/700?t=foreground-within-grace", 1);
     app.app.set_background(true);
-    std::thread::sleep(Duration::from_millis(100));
     app.app.set_background(false);
     assert_success(&last(app.events.wait(id, WAIT)));
 }
@@ -114,9 +115,16 @@ fn returning_to_foreground_within_grace_keeps_tasks() {
 fn free_with_tasks_in_flight_delivers_every_terminal_event_first() {
     let app = TestApp::new(json!({"maxConcurrentRequests": 3}));
     let ids: Vec<u64> = (0..12)
-        .map(|i| app.start(json!({"url": url(if i % 2 == 0 { "/hang" } else { "/delay/3000" })})))
+        .map(|i| {
+            app.start(
+                json!({"url": url(if i % 2 == 0 { "/hang?t=free-in-flight" } else { "/delay/3000?t=free-in-flight" })}),
+            )
+        })
         .collect();
-    std::thread::sleep(Duration::from_millis(100));
+    // The first three (the in-flight limit) reached the server; the rest queue.
+    wait_for_condition("three requests in flight", WAIT, Duration::from_millis(2), || {
+        SERVER.hits("/hang?t=free-in-flight") + SERVER.hits("/delay/3000?t=free-in-flight") >= 3
+    });
     app.app.close().expect("free");
     for id in &ids {
         let events = app.events.snapshot(*id);
@@ -245,11 +253,17 @@ fn invalid_config_names_the_field() {
 fn free_wakes_a_thread_blocked_in_poll() {
     let cfg = config(json!({})).to_string();
     let app = Arc::new(App::new(cfg.as_bytes(), Mode::Poll).expect("app"));
+    let (polling, about_to_poll) = mpsc::channel();
     let poller = {
         let app = app.clone();
-        std::thread::spawn(move || app.poll(None))
+        std::thread::spawn(move || {
+            polling.send(()).expect("main waits");
+            app.poll(None)
+        })
     };
-    std::thread::sleep(Duration::from_millis(100));
+    // The poller is at its poll (or about to be; a poll that starts after the
+    // free gets Closed all the same).
+    about_to_poll.recv_timeout(WAIT).expect("poller started");
     app.close().expect("free");
     let result = poller.join().expect("poller thread");
     assert_eq!(result.expect_err("woken by free").status, Status::Closed);

@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use support::*;
@@ -186,11 +186,7 @@ fn abort_timeout_and_app_free_mid_transfer_leave_no_file() {
     let dirs = Dirs::new();
     let app = TestApp::new(dirs.config());
     let id = app.start_download(json!({"url": dl_url("/bytes/30000000?rate_kbps=2000")}));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !app.events.snapshot(id).iter().any(|e| e.kind == EventKind::Progress) {
-        assert!(Instant::now() < deadline, "progress before abort");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    app.wait_until(id, |e| e.iter().any(|g| g.kind == EventKind::Progress));
     wxnet::task_abort(id).expect("abort");
     assert_fail(
         &last(app.events.wait(id, Duration::from_secs(10))),
@@ -209,8 +205,9 @@ fn abort_timeout_and_app_free_mid_transfer_leave_no_file() {
         "no .part once FAIL is seen: {:?}",
         dirs.files()
     );
-    let in_flight = app.start_download(json!({"url": dl_url("/bytes/30000000?rate_kbps=2000")}));
-    std::thread::sleep(Duration::from_millis(200));
+    let in_flight = app.start_download(json!({"url": dl_url("/bytes/30000000?rate_kbps=2000&t=free")}));
+    // Mid-transfer: the .part file exists once the first bytes are written.
+    app.wait_until(in_flight, |e| e.iter().any(|g| g.kind == EventKind::Progress));
     app.app.close().expect("free");
     assert_fail(&last(app.events.snapshot(in_flight)), 603105, "downloadFile:fail abort");
     assert!(dirs.files().is_empty(), "{:?}", dirs.files());

@@ -177,6 +177,7 @@ impl Store {
     }
 
     /// Bytes the index holds.
+    #[cfg(test)]
     pub fn total(&self) -> u64 {
         self.lock().total
     }

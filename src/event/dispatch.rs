@@ -4,6 +4,9 @@
 //! wakeup hook (poll mode). So host code never runs on a tokio worker, events
 //! of one app are never delivered two at once, and shutting the dispatcher
 //! down (join) guarantees no callback runs afterwards.
+//!
+//! The channel plus the poll queue are bounded in bytes by the app's
+//! [`Budget`]: see [`super::budget`] for who waits and who does not.
 
 use std::collections::VecDeque;
 use std::sync::mpsc;
@@ -11,6 +14,7 @@ use std::sync::{Condvar, Mutex};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
+use super::budget::{Budget, Reservation};
 use super::Event;
 use crate::errors::{ApiError, Status};
 
@@ -56,11 +60,11 @@ struct PollState {
     closed: bool,
 }
 
-#[derive(Default)]
 struct PollQueue {
     state: Mutex<PollState>,
     ready: Condvar,
     wakeup: Mutex<Option<Wakeup>>,
+    budget: std::sync::Arc<Budget>,
 }
 
 /// One app's dispatcher: a channel in, one thread out.
@@ -69,34 +73,77 @@ pub struct Dispatcher {
     thread: Mutex<Option<JoinHandle<()>>>,
     thread_id: ThreadId,
     poll: Option<std::sync::Arc<PollQueue>>,
+    budget: std::sync::Arc<Budget>,
 }
 
 impl Dispatcher {
-    /// Starts the dispatcher thread of the app with this serial.
-    pub fn start(mode: Mode, app_serial: u64) -> std::io::Result<Dispatcher> {
+    /// Starts the dispatcher thread of the app with this serial; at most
+    /// `max_queued_bytes` of events wait for the host (see [`Budget`]).
+    pub fn start(mode: Mode, app_serial: u64, max_queued_bytes: usize) -> std::io::Result<Dispatcher> {
         let (tx, rx) = mpsc::channel::<Msg>();
-        let poll = matches!(mode, Mode::Poll).then(|| std::sync::Arc::new(PollQueue::default()));
+        let budget = Budget::new(max_queued_bytes);
+        let poll = matches!(mode, Mode::Poll).then(|| {
+            std::sync::Arc::new(PollQueue {
+                state: Mutex::default(),
+                ready: Condvar::new(),
+                wakeup: Mutex::new(None),
+                budget: budget.clone(),
+            })
+        });
         let queue = poll.clone();
+        let delivered = budget.clone();
         let thread = std::thread::Builder::new()
             .name("wxnet-dispatch".into())
             .spawn(move || {
                 DISPATCHING.with(|d| d.set(Some(app_serial)));
-                run(mode, rx, queue)
+                run(mode, rx, queue, &delivered)
             })?;
         Ok(Dispatcher {
             thread_id: thread.thread().id(),
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
             poll,
+            budget,
         })
     }
 
-    /// Queues an event for delivery. Never blocks; dropped after shutdown.
+    /// Queues an event for delivery, counted in the budget even over its
+    /// limit: for events that must never wait (terminal, errors). Never
+    /// blocks; dropped after shutdown.
     pub fn send(&self, ev: Event) {
+        let reservation = self.reserve_now(ev.cost());
+        self.send_reserved(ev, reservation);
+    }
+
+    /// Counts `bytes` at once, even over the limit (see [`Budget::charge`]).
+    pub fn reserve_now(&self, bytes: usize) -> Reservation {
+        self.budget.charge(bytes)
+    }
+
+    /// Waits for room for `bytes` in the queue (see [`Budget::reserve`]).
+    pub fn reserve(&self, bytes: usize) -> impl std::future::Future<Output = Reservation> + Send + 'static {
+        self.budget.reserve(bytes)
+    }
+
+    /// Queues an event whose bytes were reserved. Never blocks.
+    pub fn send_reserved(&self, mut ev: Event, reservation: Reservation) {
         let tx = self.tx.lock().expect("dispatcher sender lock poisoned");
         if let Some(tx) = tx.as_ref() {
-            let _ = tx.send(Msg::Event(ev));
+            ev.charge = reservation.into_charge();
+            if let Err(mpsc::SendError(Msg::Event(ev))) = tx.send(Msg::Event(ev)) {
+                self.budget.give_back(ev.charge);
+            }
         }
+    }
+
+    /// Bytes of events queued for the host now (not yet delivered or polled).
+    pub fn queued_bytes(&self) -> usize {
+        self.budget.queued_bytes()
+    }
+
+    /// Producers waiting for room in the queue now.
+    pub fn waiting_producers(&self) -> usize {
+        self.budget.waiting_producers()
     }
 
     /// Whether the calling thread is this app's dispatcher (i.e. we are inside
@@ -105,15 +152,12 @@ impl Dispatcher {
         std::thread::current().id() == self.thread_id
     }
 
-    pub fn is_poll_mode(&self) -> bool {
-        self.poll.is_some()
-    }
-
     /// Stops delivery: in callback mode every event queued so far is delivered
     /// first; in poll mode the queue is dropped and pollers get `Closed`.
     /// Returns once the dispatcher thread has exited. Must not be called from
     /// the dispatcher thread itself.
     pub fn shutdown(&self) {
+        self.budget.close();
         if let Some(tx) = self.tx.lock().expect("dispatcher sender lock poisoned").take() {
             let _ = tx.send(Msg::Shutdown);
         }
@@ -150,11 +194,12 @@ impl Dispatcher {
 }
 
 /// The dispatcher thread's loop.
-fn run(mode: Mode, rx: mpsc::Receiver<Msg>, queue: Option<std::sync::Arc<PollQueue>>) {
+fn run(mode: Mode, rx: mpsc::Receiver<Msg>, queue: Option<std::sync::Arc<PollQueue>>, budget: &Budget) {
     match mode {
         Mode::Callback(mut handler) => {
             while let Some(Msg::Event(ev)) = recv_spinning(&rx) {
                 handler(&ev);
+                budget.give_back(ev.charge);
             }
         }
         Mode::Poll => {
@@ -181,6 +226,7 @@ impl PollQueue {
         let was_empty = {
             let mut st = self.state.lock().expect("poll queue lock poisoned");
             if st.closed {
+                self.budget.give_back(ev.charge);
                 return;
             }
             let was_empty = st.events.is_empty();
@@ -200,6 +246,8 @@ impl PollQueue {
         let mut st = self.state.lock().expect("poll queue lock poisoned");
         loop {
             if let Some(ev) = st.events.pop_front() {
+                // The host has it now: its memory is the host's to free.
+                self.budget.give_back(ev.charge);
                 return Ok(Some(ev));
             }
             if st.closed {
@@ -225,7 +273,9 @@ impl PollQueue {
     fn close(&self) {
         let mut st = self.state.lock().expect("poll queue lock poisoned");
         st.closed = true;
-        st.events.clear();
+        for ev in st.events.drain(..) {
+            self.budget.give_back(ev.charge);
+        }
         drop(st);
         self.ready.notify_all();
     }

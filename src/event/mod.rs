@@ -2,6 +2,7 @@
 //! once, NUL-terminated for C) and an optional binary payload; [`dispatch`]
 //! delivers them per app, in order, on a thread that is never a tokio worker.
 
+pub mod budget;
 pub mod dispatch;
 pub mod res;
 
@@ -22,6 +23,21 @@ pub enum EventKind {
     SocketClose = 13,
 }
 
+impl EventKind {
+    /// Every kind, for the tests that tie each to its `WXNET_EVENT_*` constant.
+    pub const ALL: [EventKind; 9] = [
+        EventKind::Success,
+        EventKind::Fail,
+        EventKind::HeadersReceived,
+        EventKind::Progress,
+        EventKind::ChunkReceived,
+        EventKind::SocketOpen,
+        EventKind::SocketMessage,
+        EventKind::SocketError,
+        EventKind::SocketClose,
+    ];
+}
+
 /// The host's opaque per-task pointer, carried as an integer so that the
 /// safe core never dereferences it. Only `ffi` turns it back into a pointer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,6 +52,9 @@ pub struct Event {
     json_nul: String,
     pub data: Option<Bytes>,
     pub user_data: UserData,
+    /// Bytes this event counts against the app's queue budget until the host
+    /// has it (see [`budget`]); 0 until queued.
+    pub(crate) charge: usize,
 }
 
 impl Event {
@@ -47,7 +66,14 @@ impl Event {
             json_nul: json,
             data,
             user_data,
+            charge: 0,
         }
+    }
+
+    /// What this event costs in the queue budget: its JSON, its data and a
+    /// fixed overhead.
+    pub fn cost(&self) -> usize {
+        self.json_nul.len() + self.data.as_ref().map_or(0, Bytes::len) + budget::EVENT_OVERHEAD_BYTES
     }
 
     /// The JSON text (the wx `res`), without the NUL.

@@ -12,6 +12,14 @@ pub extern "C" fn wxnet_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// The C ABI version of the loaded library, to compare with the header's
+/// `WXNET_ABI_VERSION` before any other call: a binding that finds another
+/// number must not use the library. Any thread; never fails.
+#[unsafe(no_mangle)]
+pub extern "C" fn wxnet_abi_version() -> i32 {
+    super::WXNET_ABI_VERSION
+}
+
 /// A static description of a status code ("unknown status" for others).
 #[unsafe(no_mangle)]
 pub extern "C" fn wxnet_status_str(status: wxnet_status) -> *const c_char {
@@ -32,9 +40,17 @@ pub type wxnet_log_callback = Option<unsafe extern "C" fn(ud: *mut c_void, level
 
 /// Sets the process-wide log callback (`cb` NULL: logging off). It may be
 /// called from any library thread, concurrently, and never receives URLs
-/// with their query strings, header values or bodies. `max_level`: 1 error,
-/// 2 warn, 3 info, 4 debug, 5 trace. `ud` is passed back as is and must stay
-/// valid until the callback is replaced.
+/// with their query strings, header values, bodies or socket messages (the
+/// records of the libraries wxnet uses are limited to their warnings and
+/// errors). `max_level`: 1 error, 2 warn, 3 info, 4 debug, 5 trace. `ud` is
+/// passed back as is.
+///
+/// When this returns, the old callback is not running on any thread and is
+/// never called again, so its `ud` may be freed; the only exception are
+/// calls of the old callback that are themselves inside
+/// `wxnet_set_log_callback` (the callback may call it: no lock is held
+/// while it runs), which return after it. Records made by a thread that is
+/// inside the callback are dropped.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxnet_set_log_callback(cb: wxnet_log_callback, ud: *mut c_void, max_level: i32) -> wxnet_status {
     let ud = ud as usize;

@@ -13,6 +13,8 @@
     reason = "C type names follow the wxnet_<object> convention of the header"
 )]
 
+#[cfg(target_os = "android")]
+mod android;
 mod app;
 mod event;
 mod guard;
@@ -22,6 +24,8 @@ mod meta;
 mod path;
 mod task;
 
+#[cfg(target_os = "android")]
+pub use android::*;
 pub use app::*;
 pub use event::*;
 pub use meta::*;
@@ -89,6 +93,62 @@ pub const WXNET_VERSION_PATCH: i32 = 0;
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::errors::Status;
+    use crate::event::EventKind;
+
+    /// `Status` is the only source of the numbers: each `WXNET_*` status
+    /// constant, `wxnet_status_str` and the JNI mapping agree with it.
+    #[test]
+    fn every_status_matches_its_constant_and_mappings() {
+        let constants = [
+            (Status::Ok, WXNET_OK, "ok"),
+            (Status::NullArgument, WXNET_E_NULL_ARGUMENT, "null argument"),
+            (Status::InvalidArgument, WXNET_E_INVALID_ARGUMENT, "invalid argument"),
+            (Status::InvalidConfig, WXNET_E_INVALID_CONFIG, "invalid config"),
+            (Status::UnknownTask, WXNET_E_UNKNOWN_TASK, "unknown task"),
+            (Status::InvalidState, WXNET_E_INVALID_STATE, "invalid state"),
+            (Status::WrongMode, WXNET_E_WRONG_MODE, "wrong mode"),
+            (Status::WouldDeadlock, WXNET_E_WOULD_DEADLOCK, "would deadlock"),
+            (Status::Closed, WXNET_E_CLOSED, "closed"),
+            (Status::Panic, WXNET_E_PANIC, "panic"),
+        ];
+        assert_eq!(constants.len(), Status::ALL.len(), "a status without a constant");
+        for (status, constant, text) in constants {
+            assert_eq!(status as i32, constant, "{status:?}");
+            assert_eq!(Status::from_code(constant), Some(status));
+            assert_eq!(Status::describe_nul(constant), format!("{text}\0"));
+        }
+        assert_eq!(Status::from_code(-50), None);
+        assert_eq!(Status::describe_nul(-50), "unknown status\0");
+    }
+
+    /// `EventKind` is the only source of the numbers: each `WXNET_EVENT_*`
+    /// constant agrees with it (the JNI bridge passes `kind` through as is).
+    #[test]
+    fn every_event_kind_matches_its_constant() {
+        let constants = [
+            (EventKind::Success, WXNET_EVENT_SUCCESS),
+            (EventKind::Fail, WXNET_EVENT_FAIL),
+            (EventKind::HeadersReceived, WXNET_EVENT_HEADERS_RECEIVED),
+            (EventKind::Progress, WXNET_EVENT_PROGRESS),
+            (EventKind::ChunkReceived, WXNET_EVENT_CHUNK_RECEIVED),
+            (EventKind::SocketOpen, WXNET_EVENT_SOCKET_OPEN),
+            (EventKind::SocketMessage, WXNET_EVENT_SOCKET_MESSAGE),
+            (EventKind::SocketError, WXNET_EVENT_SOCKET_ERROR),
+            (EventKind::SocketClose, WXNET_EVENT_SOCKET_CLOSE),
+        ];
+        assert_eq!(constants.len(), EventKind::ALL.len(), "a kind without a constant");
+        for (kind, constant) in constants {
+            assert_eq!(kind as i32, constant, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn abi_version_export_matches_the_header_constant() {
+        assert_eq!(wxnet_abi_version(), WXNET_ABI_VERSION);
+    }
+
     #[test]
     fn version_constant_matches_the_crate() {
         let v = format!(

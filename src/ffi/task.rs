@@ -196,7 +196,7 @@ pub unsafe extern "C" fn wxnet_socket_send(
     guard("wxnet_socket_send", || {
         // SAFETY: caller guarantees len readable bytes.
         let data = unsafe { bytes(data, len, "data") }?;
-        crate::app::socket_of(task)?.send(data, binary)
+        crate::app::socket_send(task, data, binary)
     })
 }
 
@@ -218,11 +218,6 @@ pub unsafe extern "C" fn wxnet_socket_close(
     guard("wxnet_socket_close", || {
         // SAFETY: caller guarantees reason_len readable bytes.
         let reason = unsafe { bytes(reason.cast(), reason_len, "reason") }?;
-        let (code, reason) = crate::socket::validate_close(code, reason)?;
-        match crate::task::lookup(task) {
-            // Closing what already ended is a no-op, like a second abort.
-            crate::task::Lookup::Ended => Ok(()),
-            _ => crate::app::socket_of(task)?.close(code, &reason),
-        }
+        crate::app::socket_close(task, code, reason)
     })
 }

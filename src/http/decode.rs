@@ -9,26 +9,96 @@ use bytes::Bytes;
 use encoding_rs::{Encoding, GB18030, UTF_8};
 use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use http_body_util::BodyExt;
-use tokio_util::io::{ReaderStream, StreamReader};
+use tokio_util::io::StreamReader;
 
 use crate::errors::{Errno, WxError};
 
+type RawStream = BoxStream<'static, io::Result<Bytes>>;
+type RawReader = StreamReader<RawStream, Bytes>;
+
+/// At most this many bytes after the end of a compressed stream are read
+/// (and ignored) to reach the end of the body.
+const MAX_TRAILING_BYTES: usize = 64 * 1024;
+
 /// The body as a stream of decoded bytes. Unknown encodings pass through.
+///
+/// - An empty body is empty whatever its `Content-Encoding` says (HEAD,
+///   204, 304, `Content-Length: 0`): there is nothing to decode.
+/// - Once the compressed stream ends, the body is still read to its end
+///   (bytes after it are ignored, up to [`MAX_TRAILING_BYTES`]), so that
+///   whoever watches the raw body (the HTTP cache) sees it complete, and
+///   the connection can be reused.
 pub fn decoded_stream(
     body: crate::net::client::RespBody,
     content_encoding: Option<&str>,
 ) -> BoxStream<'static, io::Result<Bytes>> {
-    let raw = body
+    let raw: RawStream = body
         .into_data_stream()
         .map_err(|e| io::Error::other(e.to_string()))
         .boxed();
     let encoding = content_encoding.map(|e| e.trim().to_ascii_lowercase());
-    match encoding.as_deref() {
-        Some("gzip") | Some("x-gzip") => ReaderStream::new(GzipDecoder::new(StreamReader::new(raw))).boxed(),
-        Some("deflate") => ReaderStream::new(ZlibDecoder::new(StreamReader::new(raw))).boxed(),
-        Some("br") => ReaderStream::new(BrotliDecoder::new(StreamReader::new(raw))).boxed(),
-        _ => raw,
+    let decoder: fn(RawStream) -> RawStream = match encoding.as_deref() {
+        Some("gzip") | Some("x-gzip") => {
+            |raw| decode_then_drain(GzipDecoder::new(StreamReader::new(raw)), GzipDecoder::into_inner)
+        }
+        Some("deflate") => |raw| decode_then_drain(ZlibDecoder::new(StreamReader::new(raw)), ZlibDecoder::into_inner),
+        Some("br") => |raw| decode_then_drain(BrotliDecoder::new(StreamReader::new(raw)), BrotliDecoder::into_inner),
+        _ => return raw,
+    };
+    futures_util::stream::once(async move {
+        let mut raw = raw;
+        loop {
+            match raw.next().await {
+                None => return futures_util::stream::empty().boxed(),
+                Some(Ok(chunk)) if chunk.is_empty() => continue,
+                Some(Ok(chunk)) => {
+                    let whole = futures_util::stream::once(std::future::ready(Ok(chunk)))
+                        .chain(raw)
+                        .boxed();
+                    return decoder(whole);
+                }
+                Some(Err(e)) => return futures_util::stream::once(std::future::ready(Err(e))).boxed(),
+            }
+        }
+    })
+    .flatten()
+    .boxed()
+}
+
+/// Reads `decoder` to its end, then the raw body under it to its end.
+fn decode_then_drain<D>(decoder: D, into_reader: fn(D) -> RawReader) -> RawStream
+where
+    D: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    enum State<D> {
+        Decoding(D),
+        Done,
     }
+    futures_util::stream::unfold(
+        (State::Decoding(decoder), into_reader),
+        |(state, into_reader)| async move {
+            let State::Decoding(mut decoder) = state else {
+                return None;
+            };
+            let mut buf = bytes::BytesMut::with_capacity(16 * 1024);
+            match tokio::io::AsyncReadExt::read_buf(&mut decoder, &mut buf).await {
+                Ok(0) => {
+                    let (mut raw, _rest) = into_reader(decoder).into_inner_with_chunk();
+                    let mut trailing = 0;
+                    while let Some(Ok(chunk)) = raw.next().await {
+                        trailing += chunk.len();
+                        if trailing > MAX_TRAILING_BYTES {
+                            break;
+                        }
+                    }
+                    None
+                }
+                Ok(_) => Some((Ok(buf.freeze()), (State::Decoding(decoder), into_reader))),
+                Err(e) => Some((Err(e), (State::Done, into_reader))),
+            }
+        },
+    )
+    .boxed()
 }
 
 /// Reads a whole (decoded) body, failing once it passes `limit` bytes.

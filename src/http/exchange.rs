@@ -128,6 +128,7 @@ impl Exchange {
                 }
                 if next.origin() != url.origin() {
                     headers.remove(header::AUTHORIZATION);
+                    headers.remove(header::PROXY_AUTHORIZATION);
                     headers.remove(header::COOKIE);
                 }
                 drop(hop.body);

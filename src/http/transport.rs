@@ -14,6 +14,7 @@ use super::profile::ConnUse;
 use crate::cache::{HttpCache, Lookup};
 use crate::errors::{Errno, WxError};
 use crate::net::client::{RespBody, Route};
+use crate::net::limits::MAX_RESPONSE_HEADER_BYTES;
 use crate::net::{ConnInfo, ConnectError};
 use crate::runtime::now_ms;
 
@@ -76,6 +77,9 @@ pub async fn hop(route: Route<'_>, cache: Option<&HttpCache>, req: HopRequest<'_
     }
 
     let mut hop = network(route, req.url, &parts, send_headers, req.body).await?;
+    if header_section_size(&hop.head.headers) > MAX_RESPONSE_HEADER_BYTES {
+        return Err(header_too_large());
+    }
     #[cfg(feature = "quic")]
     learn_alt_svc(route, req.url, &hop.head.headers);
 
@@ -98,6 +102,17 @@ pub async fn hop(route: Route<'_>, cache: Option<&HttpCache>, req: HopRequest<'_
         cache.invalidate(&parts.uri).await;
     }
     Ok(hop)
+}
+
+/// The size of a header section as HTTP/2 and HTTP/3 count it (RFC 9113
+/// 6.5.2): name and value lengths plus 32 per field. hyper bounds an
+/// HTTP/1.1 head by its raw size; this makes the limit the same number on
+/// every protocol.
+fn header_section_size(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 32)
+        .sum()
 }
 
 fn full(bytes: bytes::Bytes) -> RespBody {
@@ -157,9 +172,10 @@ async fn network(
             Err(crate::net::h3::H3Error::Failed(why)) => return Err(WxError::network(why)),
         }
     }
-    #[cfg(not(feature = "quic"))]
-    let _ = url;
 
+    if let (Some(http_dns), Some(host)) = (route.http_dns, url.host_str()) {
+        http_dns.prefetch(host).await;
+    }
     let request_end = Arc::new(AtomicU64::new(0));
     let req = build(parts, headers.as_ref(), body, &request_end)?;
     let request_start = now_ms();
@@ -195,6 +211,11 @@ pub fn classify(e: hyper_util::client::legacy::Error) -> WxError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     let mut chain = Vec::new();
     while let Some(s) = source {
+        if s.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse_too_large)
+        {
+            return header_too_large();
+        }
         if let Some(c) = s.downcast_ref::<ConnectError>() {
             return match c {
                 ConnectError::ThisDevice(_) => WxError::new(Errno::NotInDomainList, c.to_string()),
@@ -240,4 +261,12 @@ fn learn_alt_svc(route: Route<'_>, url: &url::Url, headers: &HeaderMap) {
         headers.get_all(http::header::ALT_SVC).iter().map(|v| v.as_bytes()),
         std::time::Instant::now(),
     );
+}
+
+/// The failure of a response whose header section is over
+/// [`MAX_RESPONSE_HEADER_BYTES`] (any protocol).
+pub fn header_too_large() -> WxError {
+    WxError::network(format!(
+        "response header section exceeds {MAX_RESPONSE_HEADER_BYTES} bytes"
+    ))
 }

@@ -4,10 +4,19 @@
 //!
 //! Only the final IETF protocol id `h3` is used: drafts (`h3-29`), Google
 //! QUIC (`quic=`, `h3-Q050`) and other protocols are skipped.
+//!
+//! An alternative on another host is a place the app would send packets
+//! to, so it must pass the app's URL policy as if the mini-program had
+//! asked for `https://<that host>` itself (domain list, IP and LAN rules,
+//! `allowLan`); one that does not is ignored (the next `h3` alternative of
+//! the field is considered instead). The origin's own host (`h3=":443"`)
+//! is always fine: the request to the origin passed the policy already.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::policy::{self, DomainKind, Policy};
 
 /// `ma` when the header gives none (RFC 7838: 24 hours).
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
@@ -32,6 +41,8 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct AltSvcCache {
     entries: Mutex<HashMap<String, Entry>>,
+    /// The app's URL policy, which other hosts must pass.
+    policy: Policy,
 }
 
 fn key(host: &str, port: u16) -> String {
@@ -39,6 +50,49 @@ fn key(host: &str, port: u16) -> String {
 }
 
 impl AltSvcCache {
+    /// An empty cache for an app with this URL policy.
+    pub fn new(policy: Policy) -> AltSvcCache {
+        AltSvcCache {
+            entries: Mutex::default(),
+            policy,
+        }
+    }
+
+    /// Whether packets for `origin_host:origin_port` may go to `alt`.
+    fn allowed(&self, origin_host: &str, origin_port: u16, alt: &Alternative) -> bool {
+        let Some(alt_host) = alt.host.as_deref() else {
+            return true;
+        };
+        let norm = |h: &str| h.trim_end_matches('.').to_ascii_lowercase();
+        if norm(alt_host) == norm(origin_host) {
+            return true;
+        }
+        // Only host characters: anything else (`/`, `@`, `%`, `?`…) could make
+        // the URL below mean another host than the one we would connect to.
+        if alt_host.is_empty()
+            || !alt_host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:_".contains(&b))
+        {
+            return false;
+        }
+        let authority_host = if alt_host.contains(':') {
+            format!("[{alt_host}]")
+        } else {
+            alt_host.to_owned()
+        };
+        let url = if origin_port == 443 {
+            format!("https://{authority_host}/")
+        } else {
+            format!("https://{authority_host}:{origin_port}/")
+        };
+        let allowed = policy::check_url(&self.policy, DomainKind::Request, &url).is_ok();
+        if !allowed {
+            log::debug!("alt-svc: alternative host {authority_host} refused by the URL policy, ignored");
+        }
+        allowed
+    }
+
     /// Takes in the `Alt-Svc` fields of a response from `host:port` (https).
     pub fn learn<'a>(&self, host: &str, port: u16, values: impl Iterator<Item = &'a [u8]>, now: Instant) {
         let mut found = None;
@@ -47,7 +101,7 @@ impl AltSvcCache {
             let Ok(text) = std::str::from_utf8(value) else {
                 continue;
             };
-            match parse(text) {
+            match parse(text, &|alt| self.allowed(host, port, alt)) {
                 Parsed::Clear => clear = true,
                 Parsed::H3(alt, max_age) if found.is_none() => found = Some((alt, now + max_age)),
                 _ => {}
@@ -102,8 +156,8 @@ enum Parsed {
 }
 
 /// One `Alt-Svc` field value: `clear`, or the first `h3` alternative of a
-/// comma-separated list with its `ma`.
-fn parse(value: &str) -> Parsed {
+/// comma-separated list that `accept` takes, with its `ma`.
+fn parse(value: &str, accept: &dyn Fn(&Alternative) -> bool) -> Parsed {
     if value.trim().eq_ignore_ascii_case("clear") {
         return Parsed::Clear;
     }
@@ -136,7 +190,11 @@ fn parse(value: &str) -> Parsed {
             }
         }
         let host = (!host.is_empty()).then(|| host.trim_start_matches('[').trim_end_matches(']').to_owned());
-        return Parsed::H3(Alternative { host, port }, max_age);
+        let alternative = Alternative { host, port };
+        if !accept(&alternative) {
+            continue;
+        }
+        return Parsed::H3(alternative, max_age);
     }
     Parsed::Nothing
 }
@@ -174,18 +232,54 @@ mod tests {
     #[test]
     fn parses_h3_only() {
         assert_eq!(
-            parse(r#"h3-29=":443"; ma=10, h3=":8443"; ma=60; persist=1"#),
+            parse(r#"h3-29=":443"; ma=10, h3=":8443"; ma=60; persist=1"#, &|_| true),
             Parsed::H3(alt(None, 8443), Duration::from_secs(60))
         );
         assert_eq!(
-            parse(r#"h3="alt.example.com:443""#),
+            parse(r#"h3="alt.example.com:443""#, &|_| true),
             Parsed::H3(alt(Some("alt.example.com"), 443), DEFAULT_MAX_AGE)
         );
-        assert_eq!(parse(r#"quic=":443"; ma=2592000; v="46,43""#), Parsed::Nothing);
-        assert_eq!(parse(r#"h2=":443""#), Parsed::Nothing);
-        assert_eq!(parse(r#"h3=":0""#), Parsed::Nothing);
-        assert_eq!(parse(r#"h3="nonsense""#), Parsed::Nothing);
-        assert_eq!(parse(" Clear "), Parsed::Clear);
+        assert_eq!(
+            parse(r#"quic=":443"; ma=2592000; v="46,43""#, &|_| true),
+            Parsed::Nothing
+        );
+        assert_eq!(parse(r#"h2=":443""#, &|_| true), Parsed::Nothing);
+        assert_eq!(parse(r#"h3=":0""#, &|_| true), Parsed::Nothing);
+        assert_eq!(parse(r#"h3="nonsense""#, &|_| true), Parsed::Nothing);
+        assert_eq!(parse(" Clear ", &|_| true), Parsed::Clear);
+    }
+
+    #[test]
+    fn other_hosts_must_pass_the_url_policy() {
+        let listed = policy::AllowedDomain::parse("https://alt.example.com", DomainKind::Request).expect("entry");
+        let api = policy::AllowedDomain::parse("https://api.example.com", DomainKind::Request).expect("entry");
+        let mut p = Policy {
+            url_check: true,
+            allow_lan: false,
+            domains: Default::default(),
+        };
+        p.domains[DomainKind::Request as usize] = vec![api, listed];
+        let cache = AltSvcCache::new(p);
+        let t0 = Instant::now();
+        let learn = |v: &str| {
+            cache.learn("api.example.com", 443, std::iter::once(v.as_bytes()), t0);
+            cache.lookup("api.example.com", 443, t0)
+        };
+        assert_eq!(learn(r#"h3="evil.example.net:443""#), None);
+        assert_eq!(learn(r#"h3="10.0.0.7:443""#), None, "LAN needs allowLan");
+        assert_eq!(learn(r#"h3="127.0.0.1:443""#), None);
+        assert_eq!(learn(r#"h3="[::1]:443""#), None);
+        assert_eq!(learn(r#"h3="evil.example.net/@alt.example.com:443""#), None);
+        assert_eq!(
+            learn(r#"h3="evil.example.net:443", h3="alt.example.com:8443""#),
+            Some(alt(Some("alt.example.com"), 8443)),
+            "the first acceptable alternative"
+        );
+        assert_eq!(
+            learn(r#"h3="API.example.com.:9443""#),
+            Some(alt(Some("API.example.com."), 9443))
+        );
+        assert_eq!(learn(r#"h3=":7443""#), Some(alt(None, 7443)));
     }
 
     #[test]

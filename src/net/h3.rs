@@ -13,6 +13,8 @@
 //! none with `tlsVerify: false`), TLS 1.3 with the *ring* provider, ALPN `h3`,
 //! certificate checked for the origin's host even when Alt-Svc names another.
 //! DNS honours the app's `resolve` pins (see [`H3Client::resolve`]).
+//! Response headers are limited to [`super::limits::MAX_RESPONSE_HEADER_BYTES`]
+//! (announced to the server, and enforced when they are decoded).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -308,7 +310,9 @@ impl H3Client {
             .map_err(|e| format!("QUIC handshake failed: {e}"))?;
         t.connect_end = now_ms();
         t.tls_end = t.connect_end;
-        let (mut driver, send) = h3::client::new(h3_quinn::Connection::new(conn.clone()))
+        let (mut driver, send) = h3::client::builder()
+            .max_field_section_size(super::limits::MAX_RESPONSE_HEADER_BYTES as u64)
+            .build(h3_quinn::Connection::new(conn.clone()))
             .await
             .map_err(|e| format!("HTTP/3 setup failed: {e}"))?;
         let info = ConnInfo::new(conn.remote_address(), false, t);

@@ -10,8 +10,11 @@ pub mod body;
 pub mod client;
 pub mod conn_info;
 pub mod connector;
+pub(crate) mod dns_wire;
+pub(crate) mod doh;
 #[cfg(feature = "quic")]
 pub mod h3;
+pub(crate) mod limits;
 pub mod stream;
 pub mod tls;
 

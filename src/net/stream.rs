@@ -81,9 +81,46 @@ impl AsyncWrite for MaybeTls {
 }
 
 /// A [`MaybeTls`] that counts the bytes crossing it into its [`ConnInfo`].
+///
+/// It also keeps an early response readable. A server may answer before it
+/// has read the request body (a 413 before an 8 MiB upload) and close; the
+/// body's next write then fails (EPIPE / ECONNRESET) while the answer
+/// waits in the receive buffer. If that write error reached hyper, it would
+/// fail the whole exchange and never read the answer. So once the peer is
+/// gone, writes are discarded and reported as done: hyper finishes the
+/// body quickly, reads on, and either gets the server's response (success,
+/// as in curl and browsers) or, if there is none, the read error (failure).
 pub struct Counted {
     inner: MaybeTls,
     info: ConnInfo,
+    /// The peer is gone: writes are discarded (see above).
+    peer_gone: bool,
+}
+
+/// Whether a write error means the peer closed or reset the connection.
+fn peer_gone(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+    )
+}
+
+impl Counted {
+    /// Turns a write result into "done" once the peer is gone.
+    fn after_write(&mut self, res: Poll<io::Result<usize>>, len: usize) -> Poll<io::Result<usize>> {
+        match res {
+            Poll::Ready(Ok(n)) => {
+                self.info.add_sent(n);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) if peer_gone(&e) => {
+                log::debug!("peer closed while the request was being sent ({e}); reading its answer");
+                self.peer_gone = true;
+                Poll::Ready(Ok(len))
+            }
+            other => other,
+        }
+    }
 }
 
 impl AsyncRead for Counted {
@@ -99,11 +136,11 @@ impl AsyncRead for Counted {
 impl AsyncWrite for Counted {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let res = Pin::new(&mut this.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = &res {
-            this.info.add_sent(*n);
+        if this.peer_gone {
+            return Poll::Ready(Ok(buf.len()));
         }
-        res
+        let res = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.after_write(res, buf.len())
     }
 
     fn poll_write_vectored(
@@ -112,11 +149,12 @@ impl AsyncWrite for Counted {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let res = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = &res {
-            this.info.add_sent(*n);
+        let len = bufs.iter().map(|b| b.len()).sum();
+        if this.peer_gone {
+            return Poll::Ready(Ok(len));
         }
-        res
+        let res = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.after_write(res, len)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -124,11 +162,25 @@ impl AsyncWrite for Counted {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        let this = self.get_mut();
+        if this.peer_gone {
+            return Poll::Ready(Ok(()));
+        }
+        match Pin::new(&mut this.inner).poll_flush(cx) {
+            Poll::Ready(Err(e)) if peer_gone(&e) => {
+                this.peer_gone = true;
+                Poll::Ready(Ok(()))
+            }
+            other => other,
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        let this = self.get_mut();
+        if this.peer_gone {
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_shutdown(cx)
     }
 }
 
@@ -141,7 +193,11 @@ pub struct Conn {
 impl Conn {
     pub fn new(stream: MaybeTls, info: ConnInfo) -> Self {
         Conn {
-            io: TokioIo::new(Counted { inner: stream, info }),
+            io: TokioIo::new(Counted {
+                inner: stream,
+                info,
+                peer_gone: false,
+            }),
         }
     }
 

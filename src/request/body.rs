@@ -98,15 +98,26 @@ pub fn encode_uri_component(s: &str, out: &mut String) {
     }
 }
 
-/// Appends an already-encoded query part to a URL, before any fragment.
+/// Appends a query part to a URL, before any fragment. Bytes a query may
+/// not hold are percent-encoded by the URL parser, except tab, CR and LF,
+/// which the WHATWG parser silently removes: those are encoded here
+/// (`%09`, `%0D`, `%0A`) so that string `data` reaches the server whole.
 pub fn append_query(url: &mut url::Url, extra: &str) {
     if extra.is_empty() {
         return;
     }
-    let combined = match url.query() {
-        Some(q) if !q.is_empty() => format!("{q}&{extra}"),
-        _ => extra.to_owned(),
+    let mut combined = match url.query() {
+        Some(q) if !q.is_empty() => format!("{q}&"),
+        _ => String::new(),
     };
+    for c in extra.chars() {
+        match c {
+            '\t' => combined.push_str("%09"),
+            '\n' => combined.push_str("%0A"),
+            '\r' => combined.push_str("%0D"),
+            c => combined.push(c),
+        }
+    }
     url.set_query(Some(&combined));
 }
 
@@ -191,5 +202,12 @@ mod tests {
         let mut u = url::Url::parse("https://a.com/p?x=1#frag").expect("url");
         append_query(&mut u, "y=2");
         assert_eq!(u.as_str(), "https://a.com/p?x=1&y=2#frag");
+    }
+
+    #[test]
+    fn append_query_encodes_tab_cr_lf_instead_of_dropping_them() {
+        let mut u = url::Url::parse("https://a.com/p").expect("url");
+        append_query(&mut u, "a=1\r\nb=2\tc");
+        assert_eq!(u.query(), Some("a=1%0D%0Ab=2%09c"));
     }
 }

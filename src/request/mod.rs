@@ -10,11 +10,11 @@ use futures_util::StreamExt;
 use http::Method;
 
 use crate::core::{emit_headers, run_queued, Admission, AppCore};
-use crate::errors::WxError;
-use crate::event::res::{self, Headers};
+use crate::errors::{Api, WxError};
+use crate::event::res;
 use crate::event::EventKind;
 use crate::http::{decode, profile, BodySource, Exchange, Redirect};
-use crate::options::{header_map, Opts};
+use crate::options::Opts;
 use crate::policy::DomainKind;
 use crate::runtime::now_ms;
 use crate::task::TaskShared;
@@ -25,7 +25,7 @@ const METHODS: &[&str] = &["OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "T
 /// The validated options of one wx.request.
 struct RequestOptions {
     exchange: Exchange,
-    timeout_ms: Option<u64>,
+    timeout: std::time::Duration,
     json_data_type: bool,
     arraybuffer: bool,
     chunked: bool,
@@ -33,10 +33,35 @@ struct RequestOptions {
     quic: bool,
     /// `enableCache`: the app's HTTP cache takes part.
     cache: bool,
+    /// `enableHttpDNS`: the `httpDNSServiceId` (listed in the app config's
+    /// `httpDns`) and `httpDNSTimeout`.
+    http_dns: Option<(String, std::time::Duration)>,
+}
+
+/// `enableHttpDNS`, `httpDNSServiceId`, `httpDNSTimeout`: the service id
+/// must be one the app config's `httpDns` lists.
+fn http_dns_option(app: &AppCore, opts: &Opts) -> Result<Option<(String, std::time::Duration)>, WxError> {
+    let timeout = opts
+        .millis("httpDNSTimeout")?
+        .filter(|ms| *ms > 0)
+        .map_or(crate::net::doh::DEFAULT_TIMEOUT, std::time::Duration::from_millis);
+    let service = opts.str("httpDNSServiceId")?;
+    if !opts.bool("enableHttpDNS")? {
+        return Ok(None);
+    }
+    let id = service
+        .ok_or_else(|| WxError::parameter("parameter.httpDNSServiceId should be String instead of Undefined"))?;
+    if !app.http.http_dns.contains_key(id) {
+        return Err(WxError::parameter(format!(
+            "parameter.httpDNSServiceId {id:?} is not a service id of the app config's httpDns"
+        )));
+    }
+    Ok(Some((id.to_owned(), timeout)))
 }
 
 fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOptions, WxError> {
-    let url = opts.required_str("url")?;
+    // A missing url is reported before any other option.
+    opts.required_str("url")?;
     let method_text = opts.str("method")?.unwrap_or("GET").to_ascii_uppercase();
     if !METHODS.contains(&method_text.as_str()) {
         return Err(WxError::parameter(format!(
@@ -44,7 +69,7 @@ fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOpt
         )));
     }
     let method = Method::from_bytes(method_text.as_bytes()).expect("listed methods are valid tokens");
-    let mut headers = header_map(opts.object("header")?, &app.referer)?;
+    let mut headers = app.headers(opts)?;
     if !headers.contains_key(http::header::CONTENT_TYPE) {
         headers.insert(
             http::header::CONTENT_TYPE,
@@ -68,7 +93,7 @@ fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOpt
         (None, None) => Data::None,
     };
     let placed = body::place(&method, &content_type, data)?;
-    let mut url = crate::policy::check_url(&app.config.policy, DomainKind::Request, url)?;
+    let mut url = app.url(opts, DomainKind::Request)?;
     if let Some(q) = &placed.query {
         body::append_query(&mut url, q);
     }
@@ -86,12 +111,13 @@ fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOpt
                 Redirect::Follow
             },
         },
-        timeout_ms: opts.millis("timeout")?,
+        timeout: app.timeout(opts, Api::Request)?,
         json_data_type: data_type == "json",
         arraybuffer: opts.choice("responseType", &["text", "arraybuffer"], "text")? == "arraybuffer",
         chunked: opts.bool("enableChunked")?,
         quic: opts.bool("enableQuic")?,
         cache: opts.bool("enableCache")?,
+        http_dns: http_dns_option(app, opts)?,
     })
 }
 
@@ -118,9 +144,7 @@ async fn run_inner(
         options.exchange.method,
         options.exchange.url.host_str().unwrap_or("")
     );
-    let timeout = app
-        .config
-        .effective_timeout(options.timeout_ms, app.config.timeouts.request);
+    let timeout = options.timeout;
     run_queued(admission, timeout, |profile| fetch(app, task, options, profile)).await
 }
 
@@ -131,7 +155,15 @@ async fn fetch(
     mut profile: res::Profile,
 ) -> Result<(), WxError> {
     profile.fetch_start = now_ms();
-    let route = app.http.pick(options.exchange.http2).with_quic(options.quic);
+    let http_dns = options
+        .http_dns
+        .as_ref()
+        .and_then(|(id, timeout)| app.http.http_dns(id, *timeout));
+    let route = app
+        .http
+        .pick(options.exchange.http2)
+        .with_quic(options.quic)
+        .with_http_dns(http_dns);
     let cache = app.cache.as_deref().filter(|_| options.cache);
     let response = options
         .exchange
@@ -146,11 +178,13 @@ async fn fetch(
     let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
     let raw = if options.chunked {
         while let Some(chunk) = stream.next().await {
-            task.emit(
+            // Waits while the host is behind: the body stops being read.
+            task.emit_when_room(
                 EventKind::ChunkReceived,
-                "{}".to_owned(),
+                res::chunk_json(),
                 Some(chunk.map_err(decode::read_error)?),
-            );
+            )
+            .await;
         }
         Bytes::new()
     } else {
@@ -172,28 +206,8 @@ async fn fetch(
         };
         (text, kind)
     };
-    let json = success_json(status, &headers, &profile, kind);
-    task.finish(EventKind::Success, json, (!data.is_empty()).then_some(data));
+    let json = res::request_success_json(status, &headers, &profile, kind);
+    task.finish_when_room(EventKind::Success, json, (!data.is_empty()).then_some(data))
+        .await;
     Ok(())
-}
-
-fn success_json(status: u16, headers: &Headers, profile: &res::Profile, data_kind: &str) -> String {
-    #[derive(serde::Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Success<'a> {
-        err_msg: &'static str,
-        status_code: u16,
-        header: &'a serde_json::Map<String, serde_json::Value>,
-        cookies: &'a [String],
-        profile: &'a res::Profile,
-        data_kind: &'a str,
-    }
-    res::to_json(&Success {
-        err_msg: "request:ok",
-        status_code: status,
-        header: &headers.header,
-        cookies: &headers.cookies,
-        profile,
-        data_kind,
-    })
 }

@@ -15,7 +15,6 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
-use super::MAX_MESSAGE_BYTES;
 use crate::errors::WxError;
 use crate::event::res::Headers;
 use crate::net::Connector;
@@ -28,6 +27,8 @@ pub struct Target {
     pub protocols: Vec<String>,
     pub no_delay: bool,
     pub timeout: Duration,
+    /// The largest message and frame accepted (`maxSocketMessageBytes`).
+    pub max_message_bytes: usize,
 }
 
 /// The socket `profile` of the OPEN event (ms timestamps; durations in ms).
@@ -117,8 +118,8 @@ pub async fn open(connector: &Connector, target: &Target) -> Result<Opened, WxEr
     };
     let upgraded = upgraded.map_err(|e| failure(format!("upgrade failed: {e}")))?;
     let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE_BYTES))
-        .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        .max_message_size(Some(target.max_message_bytes))
+        .max_frame_size(Some(target.max_message_bytes));
     let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Client, Some(config)).await;
     let opened_at = now_ms();
     profile.handshake_cost = round3(opened_at - handshake_start);

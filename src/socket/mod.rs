@@ -19,14 +19,12 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::core::AppCore;
-use crate::errors::{ApiError, Errno, Status, WxError};
+use crate::errors::{Api, ApiError, Errno, Status, WxError};
 use crate::event::{res, EventKind};
-use crate::options::{header_map, Opts};
+use crate::options::Opts;
 use crate::policy::DomainKind;
-use crate::task::TaskShared;
+use crate::task::{SocketControl, TaskShared};
 
-/// The largest message (and frame) accepted; bigger ones close with 1009.
-pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// How long a close handshake may wait for the peer's answer.
 pub const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
@@ -41,10 +39,14 @@ enum Phase {
 #[derive(Debug)]
 pub(crate) enum Command {
     Send(tokio_tungstenite::tungstenite::Message),
+    /// Start the closing handshake (bounded by [`CLOSE_WAIT`]).
     Close(u16, String),
+    /// End now, even mid-send: a close frame goes out only if it can be
+    /// written without waiting.
+    Abort,
 }
 
-/// The host-facing control of one socket (stored in the task's `ext`).
+/// The host-facing control of one socket (the task's [`crate::task::Control`]).
 pub struct SocketHandle {
     phase: Mutex<Phase>,
     commands: mpsc::UnboundedSender<Command>,
@@ -77,6 +79,15 @@ impl SocketHandle {
             .map_err(|_| ApiError::new(Status::InvalidState, "the socket is closed"))
     }
 
+    /// `wxnet_task_abort` on a socket: a close with code 1000 that does not
+    /// wait for anything (not for a send in progress, nor for the peer's
+    /// answer). The task ends with SOCKET_CLOSE at once (the code and reason
+    /// of a close already started, else 1000 ""). Never blocks.
+    pub fn abort(&self) {
+        *self.phase.lock().expect("socket phase lock poisoned") = Phase::Closing;
+        let _ = self.commands.send(Command::Abort);
+    }
+
     /// Starts the close handshake (or ends a connection attempt). A second
     /// close is a no-op.
     pub fn close(&self, code: u16, reason: &str) -> Result<(), ApiError> {
@@ -87,6 +98,20 @@ impl SocketHandle {
         *phase = Phase::Closing;
         let _ = self.commands.send(Command::Close(code, reason.to_owned()));
         Ok(())
+    }
+}
+
+impl SocketControl for SocketHandle {
+    fn send(&self, data: &[u8], binary: bool) -> Result<(), ApiError> {
+        SocketHandle::send(self, data, binary)
+    }
+
+    fn close(&self, code: u16, reason: &str) -> Result<(), ApiError> {
+        SocketHandle::close(self, code, reason)
+    }
+
+    fn abort(&self) {
+        SocketHandle::abort(self)
     }
 }
 
@@ -114,16 +139,11 @@ pub fn validate_close(code: i32, reason: &[u8]) -> Result<(u16, String), ApiErro
     Ok((code, reason.to_owned()))
 }
 
-/// The socket of a live task id, if it is one.
-pub fn handle_of(task: &TaskShared) -> Option<Arc<SocketHandle>> {
-    task.ext.get()?.clone().downcast::<SocketHandle>().ok()
-}
-
 /// Validates a connectSocket call (background, policy, options).
 pub(crate) fn start(app: &AppCore, opts: &Opts) -> Result<handshake::Target, WxError> {
     app.check_foreground()?;
-    let url = crate::policy::check_url(&app.config.policy, DomainKind::Socket, opts.required_str("url")?)?;
-    let headers = header_map(opts.object("header")?, &app.referer)?;
+    let url = app.url(opts, DomainKind::Socket)?;
+    let headers = app.headers(opts)?;
     let protocols = match opts.get("protocols") {
         None => Vec::new(),
         Some(serde_json::Value::Array(list)) => list
@@ -142,37 +162,44 @@ pub(crate) fn start(app: &AppCore, opts: &Opts) -> Result<handshake::Target, WxE
         Some(_) => opts.bool("tcpNoDelay")?,
     };
     opts.bool("perMessageDeflate")?;
-    let timeout = app
-        .config
-        .effective_timeout(opts.millis("timeout")?, app.config.timeouts.connect_socket);
+    let timeout = app.timeout(opts, Api::ConnectSocket)?;
     Ok(handshake::Target {
         url,
         headers,
         protocols,
         no_delay,
         timeout,
+        max_message_bytes: app.config.max_socket_message_bytes,
     })
 }
 
-/// Runs a started socket: connect, then the message loop.
-pub(crate) fn spawn(app: &Arc<AppCore>, task: &Arc<TaskShared>, target: handshake::Target) {
+/// The host-facing control of a new socket task and the session's end of
+/// its command channel; the control is the task's before its id is out.
+pub(crate) fn control(task: &TaskShared) -> Commands {
     let (tx, rx) = mpsc::unbounded_channel();
     let handle = Arc::new(SocketHandle {
         phase: Mutex::new(Phase::Connecting),
         commands: tx,
     });
-    let _ = task.ext.set(handle.clone());
-    let fut = session::run(app.clone(), task.clone(), handle, rx, target);
+    task.set_socket(handle.clone());
+    Commands { handle, rx }
+}
+
+/// The session's side of a socket: its handle and the host's commands.
+pub(crate) struct Commands {
+    handle: Arc<SocketHandle>,
+    rx: mpsc::UnboundedReceiver<Command>,
+}
+
+/// Runs a started socket: connect, then the message loop.
+pub(crate) fn spawn(app: &Arc<AppCore>, task: &Arc<TaskShared>, commands: Commands, target: handshake::Target) {
+    let fut = session::run(app.clone(), task.clone(), commands.handle, commands.rx, target);
     crate::core::spawn_task(task, fut);
 }
 
 /// SUCCESS `connectSocket:ok` (not terminal).
 pub(crate) fn emit_ok(task: &TaskShared) {
-    task.emit(
-        EventKind::Success,
-        res::to_json(&serde_json::json!({"errMsg": "connectSocket:ok"})),
-        None,
-    );
+    task.emit(EventKind::Success, res::ok_json(Api::ConnectSocket), None);
 }
 
 /// FAIL for a refused connectSocket call (over maxSockets).

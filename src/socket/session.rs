@@ -1,9 +1,20 @@
 //! A socket's life after connectSocket:ok: the connection attempt (which a
 //! close may end), then the message loop until exactly one SOCKET_CLOSE.
+//!
+//! The loop never waits on one thing only: host commands are always watched,
+//! also while a send is stuck (a peer that does not read) and while an
+//! incoming message waits for room in the app's event queue (a host that is
+//! behind: the socket is not read meanwhile, so TCP slows the peer down).
+//! Close runs the closing handshake within [`CLOSE_WAIT`]; abort ends at once.
 
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, Stream};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -12,7 +23,8 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::handshake::{self, Target, Ws};
 use super::{Command, Phase, SocketHandle, CLOSE_WAIT};
 use crate::core::AppCore;
-use crate::event::{res, EventKind};
+use crate::event::budget::Reservation;
+use crate::event::{res, Event, EventKind};
 use crate::task::TaskShared;
 
 const ABNORMAL: u16 = 1006;
@@ -49,10 +61,10 @@ pub async fn run(
             *phase = Phase::Open;
         }
     }
-    let open_json = res::to_json(&serde_json::json!({"header": opened.headers.header, "profile": opened.profile}));
+    let open_json = res::socket_open_json(&opened.headers, &opened.profile);
     task.emit(EventKind::SocketOpen, open_json, None);
     log::debug!("socket {} open", task.id);
-    let (code, reason) = session(&task, opened.ws, &mut commands).await;
+    let (code, reason) = Session::new(&task, opened.ws).run(&mut commands).await;
     handle.set_phase(Phase::Closing);
     task.finish(EventKind::SocketClose, res::close_json(code, &reason), None);
     log::debug!("socket {} closed with {code}", task.id);
@@ -68,57 +80,233 @@ fn abnormal(task: &TaskShared, why: &str) {
     );
 }
 
-/// Runs until the socket closes; returns the code and reason to report.
-async fn session(task: &TaskShared, mut ws: Ws, commands: &mut mpsc::UnboundedReceiver<Command>) -> (u16, String) {
-    loop {
-        tokio::select! {
-            command = commands.recv() => match command {
-                Some(Command::Send(message)) => {
-                    if let Err(e) = ws.send(message).await {
-                        return lost(task, &e);
-                    }
-                }
-                Some(Command::Close(code, reason)) => {
-                    close_and_wait(&mut ws, code, &reason).await;
-                    return (code, reason);
-                }
-                // The handle lives in the task, so this does not happen; close politely if it does.
-                None => {
-                    close_and_wait(&mut ws, 1000, "").await;
-                    return (1000, String::new());
-                }
-            },
-            incoming = ws.next() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    task.emit(EventKind::SocketMessage, r#"{"dataKind":"text"}"#.into(), Some(text.into()));
-                }
-                Some(Ok(Message::Binary(bytes))) => {
-                    task.emit(EventKind::SocketMessage, r#"{"dataKind":"arraybuffer"}"#.into(), Some(bytes));
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    // The peer started the close: tungstenite queued our
-                    // answer; keep polling (bounded) so it goes out.
-                    let _ = tokio::time::timeout(CLOSE_WAIT, async { while let Some(Ok(_)) = ws.next().await {} }).await;
-                    return match frame {
-                        Some(f) => (u16::from(f.code), f.reason.as_str().to_owned()),
-                        None => (1005, String::new()),
-                    };
-                }
-                Some(Ok(_)) => {}
-                Some(Err(WsError::Capacity(e))) => {
-                    log::warn!("socket {}: incoming message over the limit", task.id);
-                    task.emit(EventKind::SocketError, res::err_msg_json(&format!("message too big: {e}")), None);
-                    close_and_wait(&mut ws, TOO_BIG, "message too big").await;
-                    return (TOO_BIG, "message too big".into());
-                }
-                Some(Err(e)) => {
-                    fail_connection(&mut ws, &e).await;
-                    return lost(task, &e);
-                }
-                None => return lost(task, &WsError::ConnectionClosed),
-            },
+type RoomWait = Pin<Box<dyn Future<Output = Reservation> + Send>>;
+
+/// An open socket's state between steps.
+struct Session<'a> {
+    task: &'a TaskShared,
+    ws: Ws,
+    /// Host messages not yet handed to the WebSocket (in order).
+    outgoing: VecDeque<Message>,
+    /// Something was handed to the WebSocket and not flushed yet.
+    unflushed: bool,
+    /// A received message waiting for room in the event queue; nothing is
+    /// read meanwhile.
+    held: Option<(Event, RoomWait)>,
+}
+
+/// What woke the loop.
+enum Step {
+    Command(Option<Command>),
+    Sent(Result<(), WsError>),
+    Room(Reservation),
+    Incoming(Option<Result<Message, WsError>>),
+}
+
+impl<'a> Session<'a> {
+    fn new(task: &'a TaskShared, ws: Ws) -> Self {
+        Session {
+            task,
+            ws,
+            outgoing: VecDeque::new(),
+            unflushed: false,
+            held: None,
         }
     }
+
+    /// Runs until the socket closes; returns the code and reason to report.
+    async fn run(mut self, commands: &mut mpsc::UnboundedReceiver<Command>) -> (u16, String) {
+        loop {
+            let step = std::future::poll_fn(|cx| self.poll_step(cx, commands)).await;
+            match step {
+                Step::Command(Some(Command::Send(message))) => self.outgoing.push_back(message),
+                Step::Command(Some(Command::Close(code, reason))) => {
+                    self.close_within(CLOSE_WAIT, code, &reason, commands).await;
+                    return (code, reason);
+                }
+                Step::Command(Some(Command::Abort)) => {
+                    self.close_without_waiting(1000, "");
+                    return (1000, String::new());
+                }
+                // The handle lives in the task, so this does not happen; close politely if it does.
+                Step::Command(None) => {
+                    self.close_within(CLOSE_WAIT, 1000, "", commands).await;
+                    return (1000, String::new());
+                }
+                Step::Sent(Ok(())) => {}
+                Step::Sent(Err(e)) => return lost(self.task, &e),
+                Step::Room(reservation) => {
+                    let (event, _) = self.held.take().expect("room was awaited for a held message");
+                    self.task.emit_reserved(reservation, event);
+                }
+                Step::Incoming(incoming) => {
+                    if let Some(end) = self.incoming(incoming, commands).await {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Polls, in this order: host commands, the send in progress, room for a
+    /// held message, and (only when no message is held) the socket.
+    fn poll_step(&mut self, cx: &mut Context<'_>, commands: &mut mpsc::UnboundedReceiver<Command>) -> Poll<Step> {
+        if let Poll::Ready(command) = commands.poll_recv(cx) {
+            return Poll::Ready(Step::Command(command));
+        }
+        if !self.outgoing.is_empty() || self.unflushed {
+            if let Poll::Ready(result) = self.poll_send(cx) {
+                return Poll::Ready(Step::Sent(result));
+            }
+        }
+        if let Some((_, room)) = &mut self.held {
+            return room.as_mut().poll(cx).map(Step::Room);
+        }
+        Pin::new(&mut self.ws).poll_next(cx).map(Step::Incoming)
+    }
+
+    /// Hands the queued messages to the WebSocket and flushes. A message
+    /// leaves the queue only when the WebSocket takes it, so stopping this
+    /// at any point loses nothing.
+    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        while !self.outgoing.is_empty() {
+            match Pin::new(&mut self.ws).poll_ready(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+            let message = self.outgoing.pop_front().expect("checked non-empty");
+            Pin::new(&mut self.ws).start_send(message)?;
+            self.unflushed = true;
+        }
+        match Pin::new(&mut self.ws).poll_flush(cx) {
+            Poll::Ready(result) => {
+                self.unflushed = false;
+                Poll::Ready(result)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// One item from the socket; `Some` when the session is over.
+    async fn incoming(
+        &mut self,
+        incoming: Option<Result<Message, WsError>>,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> Option<(u16, String)> {
+        let (json, data) = match incoming {
+            Some(Ok(Message::Text(text))) => (res::message_json(false), text.into()),
+            Some(Ok(Message::Binary(bytes))) => (res::message_json(true), bytes),
+            Some(Ok(Message::Close(frame))) => {
+                // The peer started the close: tungstenite queued our answer;
+                // keep polling (bounded) so it goes out.
+                self.drain_within(CLOSE_WAIT, commands).await;
+                return Some(match frame {
+                    Some(f) => (u16::from(f.code), f.reason.as_str().to_owned()),
+                    None => (1005, String::new()),
+                });
+            }
+            Some(Ok(_)) => return None,
+            Some(Err(WsError::Capacity(e))) => {
+                log::warn!("socket {}: incoming message over the limit", self.task.id);
+                self.task.emit(
+                    EventKind::SocketError,
+                    res::err_msg_json(&format!("message too big: {e}")),
+                    None,
+                );
+                self.outgoing.clear();
+                self.close_within(CLOSE_WAIT, TOO_BIG, "message too big", commands)
+                    .await;
+                return Some((TOO_BIG, "message too big".into()));
+            }
+            Some(Err(e)) => {
+                self.fail_connection(&e).await;
+                return Some(lost(self.task, &e));
+            }
+            None => return Some(lost(self.task, &WsError::ConnectionClosed)),
+        };
+        let event = self.task.event(EventKind::SocketMessage, json, Some(data));
+        let room = Box::pin(self.task.reserve(event.cost()));
+        self.held = Some((event, room));
+        None
+    }
+
+    /// On a protocol violation by the peer, says why before dropping the
+    /// connection (RFC 6455 7.1.7): 1007 for invalid UTF-8, 1002 otherwise.
+    /// Does not wait for an answer; the host still sees 1006, as browsers
+    /// report it.
+    async fn fail_connection(&mut self, e: &WsError) {
+        let code = match e {
+            WsError::Utf8(_) => 1007,
+            WsError::Protocol(_) => 1002,
+            _ => return,
+        };
+        self.outgoing.clear();
+        self.outgoing.push_back(close_message(code, ""));
+        let _ = tokio::time::timeout(
+            Duration::from_millis(500),
+            std::future::poll_fn(|cx| self.poll_send(cx)),
+        )
+        .await;
+    }
+
+    /// The closing handshake, all of it within `limit`: what the host queued
+    /// before the close, our close frame, then the peer's answer. Messages
+    /// that arrive meanwhile are not delivered. An abort ends it at once.
+    async fn close_within(
+        &mut self,
+        limit: Duration,
+        code: u16,
+        reason: &str,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) {
+        self.held = None;
+        self.outgoing.push_back(close_message(code, reason));
+        self.drain_within(limit, commands).await;
+    }
+
+    /// Sends what is queued and reads (discarding) until the peer closes,
+    /// the time is up or the host aborts. Later sends are refused by the
+    /// handle (closing); a later close is a no-op.
+    async fn drain_within(&mut self, limit: Duration, commands: &mut mpsc::UnboundedReceiver<Command>) {
+        let drain = std::future::poll_fn(|cx| {
+            if let Poll::Ready(Some(Command::Abort)) = commands.poll_recv(cx) {
+                return Poll::Ready(());
+            }
+            if !self.outgoing.is_empty() || self.unflushed {
+                if let Poll::Ready(Err(_)) = self.poll_send(cx) {
+                    return Poll::Ready(());
+                }
+            }
+            loop {
+                match Pin::new(&mut self.ws).poll_next(cx) {
+                    Poll::Ready(Some(Ok(_))) => continue,
+                    Poll::Ready(_) => return Poll::Ready(()),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        });
+        let _ = tokio::time::timeout(limit, drain).await;
+    }
+
+    /// Abort: a close frame only if it can be written now, then the end.
+    fn close_without_waiting(&mut self, code: u16, reason: &str) {
+        self.held = None;
+        if !self.outgoing.is_empty() || self.unflushed {
+            // In the middle of a send: the close frame cannot go out first.
+            return;
+        }
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        self.outgoing.push_back(close_message(code, reason));
+        let _ = self.poll_send(&mut cx);
+    }
+}
+
+fn close_message(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    }))
 }
 
 /// The connection broke: ERROR, then 1006.
@@ -130,38 +318,4 @@ fn lost(task: &TaskShared, e: &WsError) -> (u16, String) {
     };
     task.emit(EventKind::SocketError, res::err_msg_json(&why), None);
     (ABNORMAL, "abnormal closure".into())
-}
-
-/// On a protocol violation by the peer, says why before dropping the
-/// connection (RFC 6455 7.1.7): 1007 for invalid UTF-8, 1002 otherwise. Does
-/// not wait for an answer; the host still sees 1006, as browsers report it.
-async fn fail_connection(ws: &mut Ws, e: &WsError) {
-    let code = match e {
-        WsError::Utf8(_) => 1007,
-        WsError::Protocol(_) => 1002,
-        _ => return,
-    };
-    let frame = CloseFrame {
-        code: CloseCode::from(code),
-        reason: "".into(),
-    };
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_millis(500),
-        ws.send(Message::Close(Some(frame))),
-    )
-    .await;
-}
-
-/// Sends our close frame and waits (bounded) for the peer's answer.
-async fn close_and_wait(ws: &mut Ws, code: u16, reason: &str) {
-    let frame = CloseFrame {
-        code: CloseCode::from(code),
-        reason: reason.into(),
-    };
-    let _ = tokio::time::timeout(CLOSE_WAIT, async {
-        if ws.close(Some(frame)).await.is_ok() {
-            while let Some(Ok(_)) = ws.next().await {}
-        }
-    })
-    .await;
 }

@@ -101,7 +101,7 @@ impl TaskTable {
                 abort: None,
                 cleanup: None,
             }),
-            ext: std::sync::OnceLock::new(),
+            control: std::sync::OnceLock::new(),
         });
         inner.live.insert(id, task.clone());
         Ok(task)
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn ids_are_unique_nonzero_below_2_63_and_stale_ids_are_unknown() {
-        let d = Arc::new(Dispatcher::start(Mode::Poll, 0).expect("thread"));
+        let d = Arc::new(Dispatcher::start(Mode::Poll, 0, 1 << 20).expect("thread"));
         let table = TaskTable::new().expect("table");
         let a = table.register(Api::Request, UserData(0), &d).expect("a");
         let b = table.register(Api::Request, UserData(0), &d).expect("b");

@@ -13,11 +13,11 @@ use tokio::io::AsyncWriteExt;
 use super::mime::ext_for;
 use super::progress::Throttle;
 use crate::core::{emit_headers, run_queued, Admission, AppCore};
-use crate::errors::{Errno, WxError};
+use crate::errors::{Api, Errno, WxError};
 use crate::event::res::{self, Profile};
 use crate::event::EventKind;
 use crate::http::{decode, profile, BodySource, Exchange, Redirect};
-use crate::options::{header_map, Opts};
+use crate::options::Opts;
 use crate::policy::DomainKind;
 use crate::runtime::now_ms;
 use crate::task::TaskShared;
@@ -39,11 +39,9 @@ enum Destination {
 
 async fn run_inner(app: &AppCore, task: &TaskShared, opts: &Opts, admission: Admission) -> Result<(), WxError> {
     admission.foreground.clone()?;
-    let url = crate::policy::check_url(&app.config.policy, DomainKind::DownloadFile, opts.required_str("url")?)?;
-    let headers = header_map(opts.object("header")?, &app.referer)?;
-    let timeout = app
-        .config
-        .effective_timeout(opts.millis("timeout")?, app.config.timeouts.download_file);
+    let url = app.url(opts, DomainKind::DownloadFile)?;
+    let headers = app.headers(opts)?;
+    let timeout = app.timeout(opts, Api::DownloadFile)?;
     let destination = match opts.str("filePath")? {
         Some(vpath) => {
             let real = app
@@ -122,41 +120,36 @@ async fn fetch(
         }
         part.write(&chunk).await?;
         if let Some(pct) = throttle.update(written) {
-            task.emit(EventKind::Progress, progress_json(pct, written, throttle.total()), None);
+            task.emit_when_room(
+                EventKind::Progress,
+                res::download_progress_json(pct, written, throttle.total()),
+                None,
+            )
+            .await;
         }
     }
     part.flush().await?;
-    task.emit(
+    task.emit_when_room(
         EventKind::Progress,
-        progress_json(100, written, throttle.total().max(written)),
+        res::download_progress_json(100, written, throttle.total().max(written)),
         None,
-    );
+    )
+    .await;
     profile.response_end = now_ms();
     profile::finish(&mut profile, &response.conn);
-    let path_key = if vpath.starts_with(crate::sandbox::USER_DATA_PREFIX) {
-        "filePath"
+    let saved = if vpath.starts_with(crate::sandbox::USER_DATA_PREFIX) {
+        res::Saved::FilePath(&vpath)
     } else {
-        "tempFilePath"
+        res::Saved::TempFilePath(&vpath)
     };
-    let mut json = serde_json::Map::new();
-    json.insert("errMsg".into(), "downloadFile:ok".into());
-    json.insert("statusCode".into(), status.into());
-    json.insert(path_key.into(), vpath.into());
-    json.insert(
-        "profile".into(),
-        serde_json::to_value(&profile).expect("profile serializes"),
-    );
+    let json = res::download_success_json(status, saved, &profile);
     // The rename happens only if the task is still alive, atomically with
     // its SUCCESS: an abort either wins (no file) or comes too late.
     task.finish_with(|| {
         part.commit(&real)?;
-        Ok((EventKind::Success, res::to_json(&json), None))
+        Ok((EventKind::Success, json, None))
     });
     Ok(())
-}
-
-fn progress_json(pct: u64, written: u64, total: u64) -> String {
-    format!(r#"{{"progress":{pct},"totalBytesWritten":{written},"totalBytesExpectedToWrite":{total}}}"#)
 }
 
 fn too_big() -> WxError {

@@ -10,12 +10,12 @@ use http::{header, HeaderValue, Method};
 use super::mime::mime_for;
 use super::progress::Throttle;
 use crate::core::{emit_headers, run_queued, Admission, AppCore};
-use crate::errors::WxError;
+use crate::errors::{Api, WxError};
 use crate::event::res::{self, Profile};
 use crate::event::EventKind;
 use crate::http::multipart::Multipart;
 use crate::http::{decode, profile, BodySource, Exchange, Redirect};
-use crate::options::{header_map, Opts};
+use crate::options::Opts;
 use crate::policy::DomainKind;
 use crate::runtime::now_ms;
 use crate::task::TaskShared;
@@ -28,20 +28,14 @@ pub async fn run(app: Arc<AppCore>, task: Arc<TaskShared>, opts: Opts, admission
     }
 }
 
-fn progress_json(pct: u64, sent: u64, total: u64) -> String {
-    format!(r#"{{"progress":{pct},"totalBytesSent":{sent},"totalBytesExpectedToSend":{total}}}"#)
-}
-
 async fn run_inner(app: &AppCore, task: &Arc<TaskShared>, opts: &Opts, admission: Admission) -> Result<(), WxError> {
     admission.foreground.clone()?;
-    let url = crate::policy::check_url(&app.config.policy, DomainKind::UploadFile, opts.required_str("url")?)?;
+    let url = app.url(opts, DomainKind::UploadFile)?;
     let vpath = opts.required_str("filePath")?;
     let field = opts.required_str("name")?;
-    let mut headers = header_map(opts.object("header")?, &app.referer)?;
+    let mut headers = app.headers(opts)?;
     let form = opts.object("formData")?;
-    let timeout = app
-        .config
-        .effective_timeout(opts.millis("timeout")?, app.config.timeouts.upload_file);
+    let timeout = app.timeout(opts, Api::UploadFile)?;
     let path = app
         .sandbox
         .existing_file(vpath)
@@ -57,7 +51,11 @@ async fn run_inner(app: &AppCore, task: &Arc<TaskShared>, opts: &Opts, admission
         Arc::new(move |sent: u64| {
             let mut t = throttle.lock().expect("throttle lock poisoned");
             if let Some(pct) = t.update(sent) {
-                task.emit(EventKind::Progress, progress_json(pct, sent, t.total()), None);
+                task.emit(
+                    EventKind::Progress,
+                    res::upload_progress_json(pct, sent, t.total()),
+                    None,
+                );
             }
         })
     };
@@ -101,7 +99,8 @@ async fn send(
             &mut profile,
         )
         .await?;
-    task.emit(EventKind::Progress, progress_json(100, total, total), None);
+    task.emit_when_room(EventKind::Progress, res::upload_progress_json(100, total, total), None)
+        .await;
     let status = response.status.as_u16();
     emit_headers(task, &response);
     let content_type = response.header(header::CONTENT_TYPE).map(str::to_owned);
@@ -112,18 +111,8 @@ async fn send(
     profile.response_end = now_ms();
     profile::finish(&mut profile, &response.conn);
     let text = decode::to_utf8(body, content_type.as_deref())?;
-    #[derive(serde::Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Success<'a> {
-        err_msg: &'static str,
-        status_code: u16,
-        profile: &'a Profile,
-    }
-    let json = res::to_json(&Success {
-        err_msg: "uploadFile:ok",
-        status_code: status,
-        profile: &profile,
-    });
-    task.finish(EventKind::Success, json, (!text.is_empty()).then_some(text));
+    let json = res::upload_success_json(status, &profile);
+    task.finish_when_room(EventKind::Success, json, (!text.is_empty()).then_some(text))
+        .await;
     Ok(())
 }

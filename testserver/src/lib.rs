@@ -42,9 +42,11 @@
 //! | `/alpn` | text `HTTP/2.0` or `HTTP/1.1`: the version the server saw |
 //! | `/close` | no response: the connection is dropped (HTTP/1.1) or the stream reset (HTTP/2) |
 //! | `/hang` | never answers |
-//! | `/large-header` | a 64 KiB `x-large-header` value (an HTTP/2 client needs a max header list size above hyper's 16 KiB default to accept it) |
+//! | `/large-header` | a 64 KiB (or `?kib=N`, at most 4096) `x-large-header` value (an HTTP/2 client needs a max header list size above hyper's 16 KiB default to accept it) |
 //! | `/cache/{max-age,etag,last-modified,no-store,vary}[/tag]` | caching headers and a serial number in the body: see `cache_routes.rs` |
+//! | `/gzip-bomb?mb=1000` | `Content-Encoding: gzip`, about 1 KiB per MiB on the wire, decoding to `mb` MiB of zeros (1..=4096; default 1000): see `bomb.rs` |
 //! | `/cookie/set?c=V&c=W&to=U` | one `Set-Cookie` per `c` (as given), then 302 to `to` if present, else 200 `cookies set` |
+//! | `/encoded-empty/...`, `/cache-encoded/...`, `/many-headers`, `/dns-query` | empty bodies with `Content-Encoding`, compressed cacheable chunked responses, many header fields, DNS-over-HTTPS: see `semantic_routes.rs` |
 //! | anything else | 404 `not found` |
 //!
 //! # HTTP/3
@@ -90,9 +92,12 @@
 //! | `/ws/big?size=N` | one binary message (one frame) of N bytes (N required, at most 64 MiB) of the [`pattern_byte`] pattern |
 //! | `/ws/fragmented?parts=5` | one text message `fragment-0\|fragment-1\|...\|fragment-{parts-1}` in `parts` frames (1..=10000): a Text frame then Continuation frames, only the last one final; frame i carries `fragment-i` and the `\|` after it |
 //! | `/ws/ping` | a Ping with payload `wxnet` at once and every 100 ms (until a Close); the text message `pongs?` is answered (instead of echoed) with the number of Pongs received so far, in decimal |
+//! | `/ws/deaf` | never reads anything (not even a Close); drops the connection after 60 s |
+//! | `/ws/push?n=1500&size=1048576` | n (at most 1000000) binary messages of size bytes (at most 16 MiB, each the byte `0x5a`), each sent once the previous one is written |
 //! | `/ws/flood?n=10000` | n (at most 1000000) text messages `0`, `1`, ... `{n-1}` in order, as fast as possible; with `size=S` (at most 65536) each is zero-padded to at least S characters (`size=4`: `0000`, `0001`, ...) |
 
 mod body;
+mod bomb;
 mod cache_routes;
 mod cert;
 mod content;
@@ -100,6 +105,7 @@ mod cookie_routes;
 mod h3;
 mod query;
 mod routes;
+mod semantic_routes;
 mod server;
 mod tls;
 mod upload;

@@ -62,11 +62,14 @@ pub(crate) async fn handle(req: Request<Incoming>, stats: Arc<Stats>) -> Result<
         "/alpn" => text(StatusCode::OK, version_str(version)),
         "/close" => return Err(CloseConnection),
         "/hang" => return std::future::pending().await,
-        "/large-header" => large_header(),
+        "/large-header" => large_header(&query).unwrap_or_else(bad_request),
         "/upload" => crate::upload::handle(req).await,
         "/redirect-to" => redirect_to(&query),
         "/redirect-loop" => redirect(StatusCode::FOUND, "/redirect-loop"),
         "/chunked" => chunked(&query).unwrap_or_else(bad_request),
+        "/gzip-bomb" => crate::bomb::handle(&query).unwrap_or_else(bad_request),
+        "/many-headers" => crate::semantic_routes::many_headers(&query),
+        "/dns-query" => crate::semantic_routes::dns_query(req, &query).await,
         p => {
             // CONNECT requests have an empty path: never slice blindly.
             let p = p.strip_prefix('/').unwrap_or(p);
@@ -79,6 +82,9 @@ pub(crate) async fn handle(req: Request<Incoming>, stats: Arc<Stats>) -> Result<
                 "charset" => charset(arg, &query),
                 "bytes" => bytes(arg, &query, version).unwrap_or_else(bad_request),
                 "cache" => crate::cache_routes::handle(req.headers(), arg, &query),
+                "cache-encoded" => crate::semantic_routes::cache_encoded(req.headers(), arg, &query),
+                "encoded-empty" => crate::semantic_routes::encoded_empty(arg, &query),
+                "dns-query" => crate::semantic_routes::dns_query(req, &query).await,
                 "cookie" => crate::cookie_routes::handle(arg, req.uri().query().unwrap_or("")),
                 "ws" => crate::ws::handle(req, arg, &query, stats).unwrap_or_else(not_found),
                 _ => not_found(),
@@ -213,11 +219,16 @@ fn set_cookie() -> Response<Body> {
     resp
 }
 
-fn large_header() -> Response<Body> {
+/// A response with an `x-large-header` of `?kib=` KiB (default 64, at most 4096).
+fn large_header(query: &Query) -> Result<Response<Body>, String> {
+    let kib = query.number("kib")?.unwrap_or(64);
+    if kib > 4096 {
+        return Err(format!("kib {kib} is over 4096"));
+    }
     let mut resp = text(StatusCode::OK, "large header");
-    let value = HeaderValue::from_str(&"x".repeat(64 * 1024)).expect("ASCII letters are valid");
+    let value = HeaderValue::from_str(&"x".repeat(kib as usize * 1024)).expect("ASCII letters are valid");
     resp.headers_mut().insert("x-large-header", value);
-    resp
+    Ok(resp)
 }
 
 pub(crate) fn status(arg: &str) -> Response<Body> {

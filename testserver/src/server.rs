@@ -167,8 +167,9 @@ impl TestServer {
         &self.ca_pem
     }
 
-    /// How many requests arrived for exactly `path` (no query), on all listeners; counted
-    /// before the route runs.
+    /// How many requests arrived for exactly `path`, on all listeners; counted before the
+    /// route runs. A `path` without a query counts every query; one with a query counts
+    /// only requests with exactly that query (a test's own tag, e.g. `/hang?t=abort`).
     pub fn hits(&self, path: &str) -> u64 {
         let hits = self.stats.hits.lock().unwrap_or_else(|p| p.into_inner());
         hits.get(path).copied().unwrap_or(0)
@@ -280,6 +281,9 @@ where
     };
     let service = service_fn(move |req| {
         stats.hit(req.uri().path());
+        if let Some(tagged) = req.uri().path_and_query().filter(|pq| pq.query().is_some()) {
+            stats.hit(tagged.as_str());
+        }
         let alt_svc = stats.alt_svc.get().cloned();
         crate::h3::advertise(routes::handle(req, stats.clone()), alt_svc)
     });

@@ -80,6 +80,14 @@ enum Behavior {
         n: u64,
         width: usize,
     },
+    /// Never reads anything (so a client's sends stall once the buffers are full).
+    Deaf,
+    /// Sends `n` binary messages of `size` bytes first, each as soon as the last one is
+    /// written (so a client that stops reading slows it down).
+    Push {
+        n: u64,
+        size: usize,
+    },
 }
 
 /// How a connection ended.
@@ -110,6 +118,8 @@ pub(crate) fn handle(
         "fragmented" => fragmented(query),
         "ping" => Ok(Behavior::Ping),
         "flood" => flood(query),
+        "push" => push(query),
+        "deaf" => Ok(Behavior::Deaf),
         _ => return None,
     };
     let accept = match check_upgrade(&req) {
@@ -179,6 +189,17 @@ fn flood(query: &Query) -> Result<Behavior, String> {
         n,
         width: width as usize,
     })
+}
+
+/// `/ws/push?n=1500&size=1048576`: n (at most 1000000) binary messages of size bytes (at most
+/// 16 MiB) of the byte 0x5a.
+fn push(query: &Query) -> Result<Behavior, String> {
+    let n = query.number("n")?.unwrap_or(1500);
+    let size = query.number("size")?.unwrap_or(1024 * 1024);
+    if n > MAX_FLOOD || size > 16 * 1024 * 1024 {
+        return Err(format!("n must be <= {MAX_FLOOD}, size <= 16 MiB"));
+    }
+    Ok(Behavior::Push { n, size: size as usize })
 }
 
 /// Why an upgrade request is refused.
@@ -346,6 +367,16 @@ async fn run(ws: &mut Ws, behavior: Behavior, stats: &Stats) -> Result<End, WsEr
                 ws.feed(Message::text(format!("{i:0width$}"))).await?;
             }
             ws.flush().await?;
+        }
+        Behavior::Deaf => {
+            tokio::time::sleep(HOLD_AFTER_CLOSE).await;
+            return Ok(End::Abrupt);
+        }
+        Behavior::Push { n, size } => {
+            let data = Bytes::from(vec![0x5a; size]);
+            for _ in 0..n {
+                ws.send(Message::Binary(data.clone())).await?;
+            }
         }
     }
 

@@ -93,6 +93,7 @@ const LogCallback = koffi.proto('void wxnet_log_callback(void *ud, int32_t level
 
 /** Every export of wxnet.h, declared. Pointers are BigInt values (koffi 3). */
 const native = {
+  wxnet_abi_version: lib.func('int32_t wxnet_abi_version(void)'),
   wxnet_version: lib.func('const char *wxnet_version(void)'),
   wxnet_status_str: lib.func('const char *wxnet_status_str(int32_t status)'),
   wxnet_last_error: lib.func('const char *wxnet_last_error(void)'),
@@ -115,6 +116,12 @@ const native = {
   wxnet_socket_close: lib.func('int32_t wxnet_socket_close(uint64_t task, int32_t code, const char *reason, size_t reason_len)'),
 };
 
+/** The C ABI version this binding declares (WXNET_ABI_VERSION of include/wxnet.h). */
+const ABI_VERSION = 1;
+if (native.wxnet_abi_version() !== ABI_VERSION) {
+  throw new Error(`${LIBRARY_PATH} implements C ABI version ${native.wxnet_abi_version()}; this binding needs version ${ABI_VERSION}: install the wxnet packages that match the library`);
+}
+
 /**
  * Copies `len` bytes at a borrowed pointer into a new Buffer (empty for NULL/0).
  * @param {bigint|null} ptr
@@ -126,4 +133,4 @@ function readBytes(ptr, len) {
   return Buffer.from(new Uint8Array(koffi.view(ptr, len)));
 }
 
-module.exports = { PLATFORM_PACKAGE, koffi, native, readBytes, LIBRARY_PATH, WxnetEvent, EventCallback, WakeCallback, LogCallback };
+module.exports = { ABI_VERSION, PLATFORM_PACKAGE, koffi, native, readBytes, LIBRARY_PATH, WxnetEvent, EventCallback, WakeCallback, LogCallback };

@@ -84,6 +84,8 @@ describe('koffi declarations match include/wxnet.h', { skip }, () => {
     assert.deepEqual({ ...wxnet.EventKind }, events);
     const statuses = Object.fromEntries(Object.entries(defines).filter(([k]) => k.startsWith('WXNET_E_')).map(([k, v]) => [String(v), k]));
     assert.deepEqual({ ...wxnet.STATUS_CODES }, statuses);
+    assert.equal(wxnet.ABI_VERSION, defines.WXNET_ABI_VERSION);
+    assert.equal(wxnet.native.wxnet_abi_version(), defines.WXNET_ABI_VERSION);
     assert.equal(wxnet.version(), `${defines.WXNET_VERSION_MAJOR}.${defines.WXNET_VERSION_MINOR}.${defines.WXNET_VERSION_PATCH}`);
   });
 });

@@ -177,6 +177,8 @@ export declare function createWx(app: App, hooks?: { onCallbackError?: (err: Err
 export declare const wxLayer: { createWx(bridge: Bridge, hooks?: { onCallbackError?: (err: Error) => void }): any };
 export declare function version(): string;
 export declare function statusStr(status: number): string;
+/** The C ABI version this binding was written for; loading a library of another version throws. */
+export declare const ABI_VERSION: number;
 /** The path of the loaded library. */
 export declare const LIBRARY_PATH: string;
 /** The npm package name of this platform's library, e.g. '@wxnet/wxnet-linux-x64'. */

@@ -117,4 +117,5 @@ def test_constants_match_the_header() -> None:
     assert set(STATUS_ERRORS) == statuses
     assert _ffi.WXNET_OK == defines["WXNET_OK"]
     assert wxnet.ABI_VERSION == defines["WXNET_ABI_VERSION"]
+    assert _ffi.lib.wxnet_abi_version() == defines["WXNET_ABI_VERSION"]
     assert wxnet.version() == "{WXNET_VERSION_MAJOR}.{WXNET_VERSION_MINOR}.{WXNET_VERSION_PATCH}".format(**defines)

@@ -8,7 +8,6 @@ use ::jni::objects::{GlobalRef, JByteArray, JMethodID, JObject, JString, JValueO
 use ::jni::signature::{Primitive, ReturnType};
 use ::jni::sys::{jlong, jstring, jvalue};
 use ::jni::{JNIEnv, JavaVM};
-use std::sync::Mutex;
 
 use super::super::guard::{guard, set_last_error};
 use super::super::{wxnet_app, wxnet_event, wxnet_last_error, wxnet_status, WXNET_OK};
@@ -43,8 +42,6 @@ pub(super) struct LogCtx {
     pub(super) on_log: JMethodID,
 }
 
-pub(super) static LOG_SINK: Mutex<Option<Box<LogCtx>>> = Mutex::new(None);
-
 pub(super) fn jni_error(what: &str, e: ::jni::errors::Error) -> ApiError {
     ApiError::new(Status::InvalidArgument, format!("{what}: {e}"))
 }
@@ -62,21 +59,12 @@ pub(super) fn status_result(status: wxnet_status) -> Result<(), ApiError> {
     Err(ApiError::new(status_of(status), detail))
 }
 
+/// The status of a failed C export's code (never `Ok`: a code that is not a
+/// failure status maps to `Panic`).
 pub(super) fn status_of(code: wxnet_status) -> Status {
-    [
-        Status::NullArgument,
-        Status::InvalidArgument,
-        Status::InvalidConfig,
-        Status::UnknownTask,
-        Status::InvalidState,
-        Status::WrongMode,
-        Status::WouldDeadlock,
-        Status::Closed,
-        Status::Panic,
-    ]
-    .into_iter()
-    .find(|s| *s as wxnet_status == code)
-    .unwrap_or(Status::Panic)
+    Status::from_code(code)
+        .filter(|s| *s != Status::Ok)
+        .unwrap_or(Status::Panic)
 }
 
 /// Runs a JNI function body under the boundary guard (panics become
@@ -240,21 +228,9 @@ pub(super) unsafe extern "C" fn deliver_event(ud: *mut c_void, event: *const wxn
     });
 }
 
-/// The log callback registered for a JVM log sink (any library thread).
-///
-/// # Safety
-/// `ud` is the registered `LogCtx`, alive while registered; `msg` is valid
-/// for `len` bytes during the call.
-pub(super) unsafe extern "C" fn deliver_log(ud: *mut c_void, level: i32, msg: *const c_char, len: usize) {
-    let _ = std::panic::catch_unwind(|| {
-        // SAFETY: per the contract.
-        let (ctx, msg) = unsafe {
-            (
-                &*(ud as *const LogCtx),
-                std::slice::from_raw_parts(msg.cast::<u8>(), len),
-            )
-        };
-        let text = String::from_utf8_lossy(msg);
+/// Passes one log record to a JVM log sink (any library thread).
+pub(super) fn deliver_log(ctx: &LogCtx, level: i32, text: &str) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let vm = &ctx.vm;
         // No recursion: a log record about a failing log sink would loop.
         let mut env = match vm.attach_current_thread_as_daemon() {
@@ -265,7 +241,7 @@ pub(super) unsafe extern "C" fn deliver_log(ud: *mut c_void, level: i32, msg: *c
             return;
         }
         let _ = env.with_local_frame(4, |env| -> ::jni::errors::Result<()> {
-            let jmsg = env.new_string(&*text)?;
+            let jmsg = env.new_string(text)?;
             let args = [jvalue { i: level }, jvalue { l: jmsg.as_raw() }];
             // SAFETY: `on_log` was looked up with the signature ON_LOG, which `args` match.
             let r = unsafe {
@@ -277,5 +253,21 @@ pub(super) unsafe extern "C" fn deliver_log(ud: *mut c_void, level: i32, msg: *c
             r.map(drop)
         });
         let _ = env.exception_clear();
-    });
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JNI mapping agrees with `Status` for every failure (and so with
+    /// the `WXNET_E_*` constants, which `ffi`'s tests tie to `Status`).
+    #[test]
+    fn every_failure_status_maps_back_to_itself() {
+        for status in Status::ALL.into_iter().filter(|s| *s != Status::Ok) {
+            assert_eq!(status_of(status as wxnet_status), status, "{status:?}");
+        }
+        assert_eq!(status_of(WXNET_OK), Status::Panic, "OK is not a failure");
+        assert_eq!(status_of(-50), Status::Panic);
+    }
 }

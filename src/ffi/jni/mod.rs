@@ -32,8 +32,8 @@ use ::jni::JNIEnv;
 
 use super::{
     wxnet_app, wxnet_app_free, wxnet_app_new, wxnet_app_set_background, wxnet_connect_socket, wxnet_download_file,
-    wxnet_last_error, wxnet_request, wxnet_set_log_callback, wxnet_socket_close, wxnet_socket_send, wxnet_status,
-    wxnet_status_str, wxnet_task_abort, wxnet_task_id, wxnet_upload_file, wxnet_version, WXNET_OK,
+    wxnet_last_error, wxnet_request, wxnet_socket_close, wxnet_socket_send, wxnet_status, wxnet_status_str,
+    wxnet_task_abort, wxnet_task_id, wxnet_upload_file, wxnet_version, WXNET_OK,
 };
 use crate::errors::{ApiError, Status};
 
@@ -324,8 +324,7 @@ pub extern "system" fn Java_com_wxnet_internal_Native_setLogSink(
     max_level: jint,
 ) -> jint {
     jguard("setLogSink", || {
-        let mut slot = LOG_SINK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let new = if sink.as_raw().is_null() {
+        let sink = if sink.as_raw().is_null() {
             None
         } else {
             let class = env.get_object_class(&sink).map_err(|e| jni_error("sink class", e))?;
@@ -333,24 +332,16 @@ pub extern "system" fn Java_com_wxnet_internal_Native_setLogSink(
                 let _ = env.exception_clear();
                 jni_error("sink has no log(ILjava/lang/String;)V", e)
             })?;
-            Some(Box::new(LogCtx {
+            let ctx = LogCtx {
                 vm: env.get_java_vm().map_err(|e| jni_error("JavaVM", e))?,
                 sink: env.new_global_ref(&sink).map_err(|e| jni_error("global ref", e))?,
                 on_log,
-            }))
+            };
+            // The closure owns the context: it lives as long as a call may
+            // still use it, also when a log call itself replaces the sink.
+            Some(Box::new(move |level: i32, msg: &str| deliver_log(&ctx, level, msg)) as crate::logging::LogSink)
         };
-        let status = match &new {
-            Some(ctx) => wxnet_set_log_callback(
-                Some(deliver_log),
-                (&**ctx as *const LogCtx).cast_mut().cast(),
-                max_level,
-            ),
-            None => wxnet_set_log_callback(None, std::ptr::null_mut(), max_level),
-        };
-        status_result(status)?;
-        // Once replaced, no call runs with the old context any more (the
-        // library swaps sinks under a lock that every log call holds).
-        *slot = new;
+        crate::logging::set_sink(sink, max_level);
         Ok(())
     })
 }
@@ -377,7 +368,9 @@ fn init_android(env: &mut JNIEnv, context: JObject) -> Result<(), ApiError> {
     rustls_platform_verifier::android::init_with_env(env, context).map_err(|e| {
         let _ = env.exception_clear();
         ApiError::new(Status::InvalidState, format!("rustls-platform-verifier init: {e}"))
-    })
+    })?;
+    crate::net::tls::mark_platform_initialised();
+    Ok(())
 }
 
 #[cfg(not(target_os = "android"))]

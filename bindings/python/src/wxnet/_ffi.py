@@ -74,6 +74,12 @@ def _declare(name: str, restype, *argtypes) -> None:
     fn.argtypes = list(argtypes)
 
 
+_declare("wxnet_abi_version", c_int32)
+if lib.wxnet_abi_version() != ABI_VERSION:
+    raise OSError(
+        f"{library_path} implements C ABI version {lib.wxnet_abi_version()}; this binding needs "
+        f"version {ABI_VERSION}: install the wxnet package that matches the library"
+    )
 _declare("wxnet_version", c_char_p)
 _declare("wxnet_status_str", c_char_p, c_int32)
 _declare("wxnet_last_error", c_char_p)

@@ -1,0 +1,9 @@
+//! Limits that hold the same whichever protocol carries a response.
+
+/// The largest response header section accepted, over HTTP/1.1, HTTP/2 and
+/// HTTP/3 alike: 256 KiB, counted as HTTP/2 and HTTP/3 count it (each
+/// field's name and value lengths plus 32 bytes, RFC 9113 6.5.2 and RFC
+/// 9114 4.2.2). The number of fields is not limited otherwise. A larger
+/// header section fails the request (errno 600001).
+/// HTTP/3 also announces it to the server in `SETTINGS_MAX_FIELD_SECTION_SIZE`.
+pub(crate) const MAX_RESPONSE_HEADER_BYTES: usize = 256 * 1024;

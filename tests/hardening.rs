@@ -1,0 +1,201 @@
+//! Findings of the outside audit (issue 11, "Hardening"), each over real
+//! sockets and files: the sandbox creates nothing outside `userDataDir`,
+//! cross-origin redirects drop every credential header, an HTTP/3 Alt-Svc
+//! alternative on another host must pass the URL policy, and HTTP/3 response
+//! headers have the same size limit as h1/h2.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::*;
+
+#[cfg(unix)]
+#[test]
+fn a_download_through_a_symlink_creates_nothing_outside_user_data_dir() {
+    let dirs = Dirs::new();
+    let outside = dirs.root.join("outside");
+    std::fs::create_dir_all(&outside).expect("mkdir outside");
+    std::os::unix::fs::symlink(&outside, dirs.usr().join("escape")).expect("symlink");
+    let app = TestApp::new(dirs.config());
+
+    let got = last(app.download(json!({
+        "url": dl_url("/bytes/10"),
+        "filePath": "wxfile://usr/escape/newdir/deeper/f.bin",
+    })));
+    assert_eq!(got.kind, wxnet::EventKind::Fail, "{got:?}");
+    assert!(
+        !outside.join("newdir").exists(),
+        "a directory was created outside userDataDir"
+    );
+    assert_eq!(std::fs::read_dir(&outside).expect("read outside").count(), 0);
+
+    // The symlink as the last directory, and a symlink to a directory inside
+    // userDataDir, are refused too: no path to write goes through a symlink.
+    std::fs::create_dir_all(dirs.usr().join("real")).expect("mkdir");
+    std::os::unix::fs::symlink(dirs.usr().join("real"), dirs.usr().join("inner")).expect("symlink");
+    for vpath in ["wxfile://usr/escape/f.bin", "wxfile://usr/inner/new/f.bin"] {
+        let got = last(app.download(json!({"url": dl_url("/bytes/10"), "filePath": vpath})));
+        assert_eq!(got.kind, wxnet::EventKind::Fail, "{vpath}: {got:?}");
+    }
+    assert_eq!(std::fs::read_dir(&outside).expect("read outside").count(), 0);
+    assert!(!dirs.usr().join("real/new").exists());
+
+    // A file where a directory should be is refused, and ordinary nested
+    // directories are still created one level at a time.
+    std::fs::write(dirs.usr().join("plain"), b"x").expect("write");
+    let got = last(app.download(json!({"url": dl_url("/bytes/10"), "filePath": "wxfile://usr/plain/f.bin"})));
+    assert_eq!(got.kind, wxnet::EventKind::Fail, "{got:?}");
+    let ok = last(app.download(json!({"url": dl_url("/bytes/10"), "filePath": "wxfile://usr/a/b/c/f.bin"})));
+    assert_success(&ok);
+    assert_eq!(std::fs::read(dirs.usr().join("a/b/c/f.bin")).expect("file").len(), 10);
+}
+
+#[test]
+fn a_cross_origin_redirect_drops_authorization_proxy_authorization_and_cookie() {
+    let app = TestApp::new(json!({"domains": {"request": ["https://api.wxnet.test", "https://other.wxnet.test"]}}));
+    let secrets = json!({
+        "Authorization": "Bearer s3cret-auth",
+        "Proxy-Authorization": "Basic s3cret-proxy",
+        "Cookie": "session=s3cret-cookie",
+        "X-Kept": "kept",
+    });
+    let to = |target: &str| url(&format!("/redirect-to?url={}", urlencode(target)));
+
+    let same = app.terminal(json!({"url": to("https://api.wxnet.test/echo"), "header": secrets}));
+    assert_success(&same);
+    let headers = &same.data_json()["headers"];
+    assert_eq!(headers["authorization"], "Bearer s3cret-auth", "same origin keeps them");
+    assert_eq!(headers["proxy-authorization"], "Basic s3cret-proxy");
+    assert_eq!(headers["cookie"], "session=s3cret-cookie");
+
+    let cross = app.terminal(json!({"url": to("https://other.wxnet.test/echo"), "header": secrets}));
+    assert_success(&cross);
+    let echoed = cross.data_json();
+    assert_eq!(echoed["authority"], "other.wxnet.test", "{echoed}");
+    let headers = &echoed["headers"];
+    for name in ["authorization", "proxy-authorization", "cookie"] {
+        assert_eq!(headers[name], Value::Null, "{name} crossed origins: {headers}");
+    }
+    assert_eq!(headers["x-kept"], "kept");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(feature = "quic")]
+mod http3 {
+    use std::sync::LazyLock;
+
+    use serde_json::{json, Value};
+    use wxnet_testserver::{ServerOptions, TestServer};
+
+    use super::support::*;
+
+    /// The HTTP/3 server the alternatives point at.
+    static H3: LazyLock<TestServer> = LazyLock::new(|| {
+        TestServer::start_with(ServerOptions {
+            h3: true,
+            ..Default::default()
+        })
+    });
+
+    fn h3_port() -> u16 {
+        H3.h3_port().expect("h3 listener")
+    }
+
+    /// An origin (TCP only) whose every response says `Alt-Svc: <alt_svc>`.
+    fn origin(alt_svc: String) -> TestServer {
+        TestServer::start_with(ServerOptions {
+            alt_svc: Some(alt_svc),
+            ..Default::default()
+        })
+    }
+
+    /// An app whose `api.wxnet.test` is `origin`, trusting both servers,
+    /// with `alt.wxnet.test` pinned to the HTTP/3 server.
+    fn app(origin: &TestServer, extra: Value) -> TestApp {
+        let mut config = json!({
+            "caCertificates": [origin.ca_pem(), H3.ca_pem()],
+            "resolve": {
+                "api.wxnet.test:443": format!("127.0.0.1:{}", origin.https_port()),
+                format!("alt.wxnet.test:{}", h3_port()): format!("127.0.0.1:{}", h3_port()),
+            },
+        });
+        if let (Value::Object(c), Value::Object(e)) = (&mut config, extra) {
+            c.extend(e);
+        }
+        TestApp::new(config)
+    }
+
+    /// Two `enableQuic` requests (the first learns Alt-Svc over TCP); the
+    /// protocol of the second.
+    fn second_protocol(app: &TestApp) -> String {
+        for _ in 0..2 {
+            let got = app.terminal(json!({"url": url("/alpn"), "enableQuic": true}));
+            assert_success(&got);
+            if got.json["profile"]["protocol"] == "h3" {
+                return "h3".into();
+            }
+        }
+        let got = app.terminal(json!({"url": url("/alpn"), "enableQuic": true}));
+        got.json["profile"]["protocol"].as_str().expect("protocol").to_owned()
+    }
+
+    #[test]
+    fn an_alt_svc_alternative_on_an_unlisted_host_is_ignored() {
+        let unlisted = origin(format!("h3=\"alt.wxnet.test:{}\"; ma=60", h3_port()));
+        let plain = app(&unlisted, json!({}));
+        assert_eq!(
+            second_protocol(&plain),
+            "http1.1",
+            "alt.wxnet.test is not in the domain list"
+        );
+
+        let ip = origin(format!("h3=\"127.0.0.1:{}\"; ma=60", h3_port()));
+        let lan = app(&ip, json!({"allowLan": true}));
+        assert_eq!(
+            second_protocol(&lan),
+            "http1.1",
+            "loopback is never a target, allowLan or not"
+        );
+
+        // The same alternative is used once its host is listed (the policy,
+        // not the mere presence of another host, decides).
+        let listed = app(
+            &unlisted,
+            json!({"domains": {"request": ["https://api.wxnet.test", "https://alt.wxnet.test"]}}),
+        );
+        assert_eq!(second_protocol(&listed), "h3");
+    }
+
+    #[test]
+    fn http3_response_headers_are_limited_like_h1_and_h2() {
+        let own = origin(format!("h3=\":{}\"; ma=60", h3_port()));
+        let app = app(&own, json!({}));
+        assert_eq!(second_protocol(&app), "h3");
+        // The limit is 256 KiB (net/limits.rs), as on h1 and h2.
+        let under = app.terminal(json!({"url": url("/large-header?kib=100"), "enableQuic": true}));
+        assert_success(&under);
+        assert_eq!(under.json["profile"]["protocol"], "h3");
+        assert_eq!(
+            under.json["header"]["x-large-header"].as_str().map(str::len),
+            Some(100 * 1024)
+        );
+        let over = app.terminal(json!({"url": url("/large-header?kib=300"), "enableQuic": true}));
+        assert_eq!(
+            over.kind,
+            wxnet::EventKind::Fail,
+            "300 KiB of headers over HTTP/3: {}",
+            over.json["errMsg"]
+        );
+        // The app goes on working (h3 refuses the stream by closing its connection).
+        let after = app.terminal(json!({"url": url("/alpn"), "enableQuic": true}));
+        assert_success(&after);
+    }
+}
