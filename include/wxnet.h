@@ -147,7 +147,7 @@ extern "C" {
 // The library keeps its own global references. The app must ship the
 // `rustls-platform-verifier` Android classes (README: Android).
 // Without this call every TLS handshake fails with an errMsg saying that
-// Android initialisation is missing. Not in the header outside Android.
+// Android initialisation is missing. Declared only for Android (`__ANDROID__`).
 wxnet_status wxnet_android_init(void *java_vm, void *context);
 #endif
 
@@ -236,9 +236,17 @@ const char *wxnet_last_error(void);
 
 // Sets the process-wide log callback (`cb` NULL: logging off). It may be
 // called from any library thread, concurrently, and never receives URLs
-// with their query strings, header values or bodies. `max_level`: 1 error,
-// 2 warn, 3 info, 4 debug, 5 trace. `ud` is passed back as is and must stay
-// valid until the callback is replaced.
+// with their query strings, header values, bodies or socket messages (the
+// records of the libraries wxnet uses are limited to their warnings and
+// errors). `max_level`: 1 error, 2 warn, 3 info, 4 debug, 5 trace. `ud` is
+// passed back as is.
+//
+// When this returns, the old callback is not running on any thread and is
+// never called again, so its `ud` may be freed; the only exception are
+// calls of the old callback that are themselves inside
+// `wxnet_set_log_callback` (the callback may call it: no lock is held
+// while it runs), which return after it. Records made by a thread that is
+// inside the callback are dropped.
 wxnet_status wxnet_set_log_callback(wxnet_log_callback cb, void *ud, int32_t max_level);
 
 // Maps one of this app's `wxfile://` paths (`vpath`, `vpath_len` bytes of

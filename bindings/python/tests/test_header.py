@@ -57,6 +57,8 @@ def _split_params(params: str) -> list[str]:
 
 def header_functions() -> dict[str, tuple[str, list[str]]]:
     text = re.sub(r"//[^\n]*|/\*.*?\*/", "", HEADER.read_text(), flags=re.S)
+    # Android-only declarations (wxnet_android_init) are not part of a desktop binding.
+    text = re.sub(r"#if defined\(__ANDROID__\).*?#endif", "", text, flags=re.S)
     funcs = {}
     for m in re.finditer(r"^([A-Za-z_][\w ]*?\**)\s*(wxnet_\w+)\(((?:[^()]|\([^()]*\))*)\);", text, re.M):
         ret, name, params = m.groups()
