@@ -211,8 +211,10 @@ pub fn classify(e: hyper_util::client::legacy::Error) -> WxError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     let mut chain = Vec::new();
     while let Some(s) = source {
+        // `hyper::Error::is_parse_too_large` exists only with hyper's `server` feature
+        // (the library uses `client`): its Display text tells the same.
         if s.downcast_ref::<hyper::Error>()
-            .is_some_and(hyper::Error::is_parse_too_large)
+            .is_some_and(|h| h.is_parse() && h.to_string().contains("too large"))
         {
             return header_too_large();
         }
