@@ -107,14 +107,6 @@ impl Dispatcher {
         })
     }
 
-    /// Queues an event for delivery, counted in the budget even over its
-    /// limit: for events that must never wait (terminal, errors). Never
-    /// blocks; dropped after shutdown.
-    pub fn send(&self, ev: Event) {
-        let reservation = self.reserve_now(ev.cost());
-        self.send_reserved(ev, reservation);
-    }
-
     /// Counts `bytes` at once, even over the limit (see [`Budget::charge`]).
     pub fn reserve_now(&self, bytes: usize) -> Reservation {
         self.budget.charge(bytes)
