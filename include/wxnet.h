@@ -249,6 +249,51 @@ const char *wxnet_last_error(void);
 // inside the callback are dropped.
 wxnet_status wxnet_set_log_callback(wxnet_log_callback cb, void *ud, int32_t max_level);
 
+// Maps one of this app's `wxfile://` paths (`vpath`, `vpath_len` bytes of
+// UTF-8, copied) to the real file path: `wxfile://tmp_<name>` is in the
+// app's `tempDir`, `wxfile://usr/<path>` in its `userDataDir`. The file need
+// not exist; symlinks are followed and must stay inside their directory.
+// Anything else (other schemes, `..`, `%`, backslashes, control characters,
+// a directory the app has not configured): `WXNET_E_INVALID_ARGUMENT`, with
+// the reason in `wxnet_last_error`.
+//
+// On `WXNET_OK`, `*out_path` is a new NUL-terminated UTF-8 string OWNED BY
+// THE CALLER: free it with `wxnet_string_free` (any thread). `*out_len`, when
+// `out_len` is not NULL, is its length without the NUL. Any thread.
+//
+// # Safety
+// `app` live; `vpath` readable for `vpath_len` bytes; `out_path` writable;
+// `out_len` NULL or writable.
+wxnet_status wxnet_app_resolve_path(const struct wxnet_app *app,
+                                    const char *vpath,
+                                    size_t vpath_len,
+                                    char **out_path,
+                                    size_t *out_len);
+
+// The inverse of `wxnet_app_resolve_path`: the `wxfile://` path of a real
+// path (`real_path`, `real_len` bytes of UTF-8, absolute) inside this app's
+// `tempDir` (a `tmp_<name>` file directly in it) or `userDataDir`. Symlinks
+// are followed; anything outside, or a name the `wxfile://` form cannot
+// carry: `WXNET_E_INVALID_ARGUMENT` (reason in `wxnet_last_error`).
+//
+// On `WXNET_OK`, `*out_path` is a new NUL-terminated string OWNED BY THE
+// CALLER: free it with `wxnet_string_free`. `*out_len` as above. Any thread.
+//
+// # Safety
+// As for `wxnet_app_resolve_path`.
+wxnet_status wxnet_app_virtual_path(const struct wxnet_app *app,
+                                    const char *real_path,
+                                    size_t real_len,
+                                    char **out_path,
+                                    size_t *out_len);
+
+// Frees a string the library handed to the caller (`wxnet_app_resolve_path`,
+// `wxnet_app_virtual_path`). NULL is ignored. Any thread.
+//
+// # Safety
+// `s` must be NULL or a string from those calls, not freed before.
+void wxnet_string_free(char *s);
+
 // Starts a wx.request. `options_json` (`options_len` bytes, copied) is the wx
 // options object; `body`/`body_len` (copied; NULL and 0 for none) is an
 // ArrayBuffer `data`, sent as is. On `WXNET_OK`, `*out_task` names the task;

@@ -181,6 +181,24 @@ impl App {
         self.core.dispatcher.set_wakeup(wakeup)
     }
 
+    /// The real path of one of this app's `wxfile://` paths (see
+    /// [`crate::sandbox::Sandbox::real_path`]); a refused path is `InvalidArgument`.
+    pub fn real_path(&self, vpath: &str) -> Result<std::path::PathBuf, ApiError> {
+        self.core
+            .sandbox
+            .real_path(vpath)
+            .map_err(|e| ApiError::new(Status::InvalidArgument, e.to_string()))
+    }
+
+    /// The `wxfile://` path of a real path inside this app's directories (see
+    /// [`crate::sandbox::Sandbox::virtual_path`]); others are `InvalidArgument`.
+    pub fn virtual_path(&self, real: &std::path::Path) -> Result<String, ApiError> {
+        self.core
+            .sandbox
+            .virtual_path(real)
+            .map_err(|e| ApiError::new(Status::InvalidArgument, e.to_string()))
+    }
+
     /// Bytes of events queued for the host now (counted against
     /// `maxQueuedEventBytes`; a polled event no longer counts).
     pub fn queued_event_bytes(&self) -> usize {

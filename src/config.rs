@@ -2,7 +2,8 @@
 //!
 //! Unknown fields and ill-typed values are errors whose message names the
 //! field (via `serde_path_to_error`), so a host sees e.g.
-//! `networkTimeout.request: invalid type: string "5", expected u64`.
+//! `networkTimeout.request: invalid type: string "5", expected a whole number >= 0 at line 1 column 40`;
+//! JSON that is cut short or malformed blames no field.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -128,13 +129,39 @@ const BYTE_LIMIT_RANGE: std::ops::RangeInclusive<u64> = 1024..=1024 * 1024 * 102
 impl AppConfig {
     /// Parses and validates the config JSON. The error names the field.
     pub fn from_json(json: &[u8]) -> Result<AppConfig, String> {
+        // First the JSON itself and the shape of the objects: a cut-short or malformed
+        // text blames no field, and an array where an object belongs is said so (serde
+        // would read it as a tuple of the struct's fields).
+        let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| {
+            if e.is_eof() {
+                format!(
+                    "the config is not complete JSON: it ends at line {} column {}",
+                    e.line(),
+                    e.column()
+                )
+            } else {
+                format!("the config is not valid JSON: {e}")
+            }
+        })?;
+        if !value.is_object() {
+            return Err(format!("the config must be a JSON object, not {}", json_kind(&value)));
+        }
+        for field in ["domains", "networkTimeout", "resolve"] {
+            match value.get(field) {
+                Some(v) if !v.is_object() && !v.is_null() => {
+                    return Err(format!("{field}: must be an object, not {}", json_kind(v)));
+                }
+                _ => {}
+            }
+        }
         let de = &mut serde_json::Deserializer::from_slice(json);
         let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let inner = e.inner();
             let path = e.path().to_string();
             if path == "." {
-                e.inner().to_string()
+                readable_serde_message(inner)
             } else {
-                format!("{path}: {}", e.inner())
+                format!("{path}: {}", readable_serde_message(inner))
             }
         })?;
         Self::validate(raw)
@@ -302,6 +329,43 @@ impl AppConfig {
     }
 }
 
+/// "an array", "a string"...: a JSON value's kind, for messages.
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// A serde_json message in the words of the JSON a host wrote: Rust type names
+/// (`u64`, `struct RawConfig`, `a sequence`) become JSON ones.
+fn readable_serde_message(error: &serde_json::Error) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("expected u64", "expected a whole number >= 0"),
+        ("expected u32", "expected a whole number >= 0"),
+        ("expected i64", "expected a whole number"),
+        ("expected struct RawConfig", "expected an object"),
+        ("expected struct RawDomains", "expected an object"),
+        ("expected struct RawTimeouts", "expected an object"),
+        ("expected a map", "expected an object"),
+        ("expected a sequence", "expected an array"),
+        ("invalid type: sequence", "invalid type: array"),
+        ("invalid type: map", "invalid type: object"),
+        ("invalid type: floating point", "invalid type: number"),
+        ("invalid type: integer", "invalid type: number"),
+        ("invalid value: integer", "invalid value: number"),
+    ];
+    let mut text = error.to_string();
+    for (rust, json) in WORDS {
+        text = text.replace(rust, json);
+    }
+    text
+}
+
 fn positive(name: &str, v: Option<u32>, default: u32) -> Result<usize, String> {
     match v {
         Some(0) => Err(format!("{name}: must be > 0")),
@@ -455,12 +519,64 @@ mod tests {
                 r#"{"appId":"a","maxDomainsPerType":1,"domains":{"socket":["wss://a.com","wss://b.com"]}}"#,
                 "domains.socket",
             ),
-            (r#"[1]"#, "invalid type"),
+            (r#"[1]"#, "must be a JSON object"),
         ];
         for (json, needle) in cases {
             let err = AppConfig::from_json(json.as_bytes()).expect_err(json);
             assert!(err.contains(needle), "{json}: {err:?} should mention {needle}");
         }
+    }
+
+    #[test]
+    fn messages_read_for_a_person() {
+        let cases: &[(&str, &str)] = &[
+            (
+                r#"{"appId":"wx1","networkTimeout":{"request":5"#,
+                "the config is not complete JSON: it ends at line 1 column 44",
+            ),
+            (
+                r#"{"appId":"#,
+                "the config is not complete JSON: it ends at line 1 column 9",
+            ),
+            (
+                r#"{"appId" "wx1"}"#,
+                "the config is not valid JSON: expected `:` at line 1 column 10",
+            ),
+            (
+                r#"{"appId":"wx1","networkTimeout":{"request":"5"}}"#,
+                r#"networkTimeout.request: invalid type: string "5", expected a whole number >= 0 at line 1 column 46"#,
+            ),
+            (
+                r#"{"appId":"wx1","maxTimeoutMs":-1}"#,
+                "maxTimeoutMs: invalid value: number `-1`, expected a whole number >= 0 at line 1 column 32",
+            ),
+            (
+                r#"{"appId":"wx1","backgroundGraceMs":1.5}"#,
+                "backgroundGraceMs: invalid type: number `1.5`, expected a whole number at line 1 column 38",
+            ),
+            (r#"[1]"#, "the config must be a JSON object, not an array"),
+            (r#""wx1""#, "the config must be a JSON object, not a string"),
+            (
+                r#"{"appId":"wx1","domains":[]}"#,
+                "domains: must be an object, not an array",
+            ),
+            (
+                r#"{"appId":"wx1","networkTimeout":5000}"#,
+                "networkTimeout: must be an object, not a number",
+            ),
+            (
+                r#"{"appId":"wx1","caCertificates":"pem"}"#,
+                r#"caCertificates: invalid type: string "pem", expected an array at line 1 column 37"#,
+            ),
+        ];
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter_map(|(json, want)| {
+                let err = AppConfig::from_json(json.as_bytes()).expect_err(json);
+                (err != *want).then(|| format!("{json}\n  got:  {err}\n  want: {want}"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
     #[test]

@@ -167,6 +167,73 @@ impl Sandbox {
         }
     }
 
+    /// The real path of a `wxfile://` path, for the host (to show a downloaded
+    /// image, to hand a file to the OS). The file need not exist; the deepest
+    /// part of the path that exists, after following symlinks, must be inside
+    /// its directory. An existing file gives its canonical path.
+    pub fn real_path(&self, vpath: &str) -> Result<PathBuf, SandboxError> {
+        let place = Self::parse(vpath)?;
+        let root = canonical_root(self.root(&place)?)?;
+        let path = Self::join(&root, &place);
+        let mut probe = path.as_path();
+        let real = loop {
+            if let Ok(real) = probe.canonicalize() {
+                break real;
+            }
+            probe = probe
+                .parent()
+                .expect("the canonical root exists, so some ancestor does");
+        };
+        if !real.starts_with(&root) {
+            return Err(SandboxError::Invalid("leads outside its directory".into()));
+        }
+        Ok(if probe == path { real } else { path })
+    }
+
+    /// The `wxfile://` path of a real path inside the app's `tempDir` (a
+    /// `tmp_<name>` file directly in it) or `userDataDir` (any depth): the
+    /// inverse of [`Sandbox::real_path`], under the same rules (symlinks
+    /// followed; names the virtual form cannot carry are refused).
+    pub fn virtual_path(&self, real: &Path) -> Result<String, SandboxError> {
+        if !real.is_absolute() {
+            return Err(SandboxError::Invalid("not an absolute path".into()));
+        }
+        let canonical = match real.canonicalize() {
+            Ok(c) => c,
+            Err(_) => {
+                let (Some(parent), Some(name)) = (real.parent(), real.file_name()) else {
+                    return Err(SandboxError::Invalid("no file name".into()));
+                };
+                let parent = parent
+                    .canonicalize()
+                    .map_err(|e| SandboxError::Missing(format!("{}: {e}", parent.display())))?;
+                parent.join(name)
+            }
+        };
+        let mut refusal = None;
+        let roots = [(&self.temp_dir, "wxfile://"), (&self.user_data_dir, USER_DATA_PREFIX)];
+        for (dir, prefix) in roots {
+            let Some(dir) = dir else { continue };
+            let root = canonical_root(dir)?;
+            let Ok(rel) = canonical.strip_prefix(&root) else {
+                continue;
+            };
+            let segments: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+            let Some(segments) = segments else {
+                refusal = Some(SandboxError::Invalid("the path is not UTF-8".into()));
+                continue;
+            };
+            let vpath = format!("{prefix}{}", segments.join("/"));
+            match Self::parse(&vpath) {
+                Ok(Place::Temp(_)) if prefix == SCHEME => return Ok(vpath),
+                Ok(Place::Usr(_)) if prefix == USER_DATA_PREFIX => return Ok(vpath),
+                Ok(_) => refusal = Some(SandboxError::Invalid("not a tmp_<name> file of the tempDir".into())),
+                Err(e) => refusal = Some(e),
+            }
+        }
+        Err(refusal.unwrap_or_else(|| SandboxError::Invalid("outside the app's tempDir and userDataDir".into())))
+    }
+
     /// A fresh, unguessable temp file name: (real path, `wxfile://tmp_…`).
     pub fn new_temp_file(&self, ext: &str) -> Result<(PathBuf, String), SandboxError> {
         let root = canonical_root(self.temp_dir.as_deref().ok_or(SandboxError::NoDirectory("tempDir"))?)?;

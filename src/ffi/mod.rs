@@ -21,6 +21,7 @@ mod guard;
 #[cfg(feature = "jni")]
 mod jni;
 mod meta;
+mod path;
 mod task;
 
 #[cfg(target_os = "android")]
@@ -28,6 +29,7 @@ pub use android::*;
 pub use app::*;
 pub use event::*;
 pub use meta::*;
+pub use path::*;
 pub use task::*;
 
 /// Status of every fallible call: `WXNET_OK` or a negative `WXNET_E_*`.

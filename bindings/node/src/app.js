@@ -20,7 +20,7 @@
  * @module wxnet/app
  */
 
-const { koffi, native, WakeCallback } = require('./library');
+const { koffi, native, readBytes, WakeCallback } = require('./library');
 const { check, AppClosedError, WxnetError } = require('./errors');
 const { Event, EventKind } = require('./event');
 const { RequestTask, UploadTask, DownloadTask, SocketTask } = require('./tasks');
@@ -111,7 +111,8 @@ class App {
   /**
    * Starts a task from ready-made JSON text (used by the wx bridge and the helpers).
    * @param {'request'|'uploadFile'|'downloadFile'|'connectSocket'} api
-   * @param {object|string} options the wx options (functions are dropped by JSON).
+   * @param {object|string} options the wx options (functions are dropped by JSON);
+   *   `options.signal` (an AbortSignal, not sent) aborts the task when it fires.
    * @param {Buffer|ArrayBuffer|ArrayBufferView|null} [body] request only: binary data.
    * @returns {import('./tasks').Task}
    */
@@ -120,6 +121,12 @@ class App {
     if (!spec) throw new TypeError(`unknown api ${JSON.stringify(api)}`);
     if (this._closing) throw new AppClosedError();
     if (body !== null && api !== 'request') throw new TypeError(`${api} takes no binary body`);
+    let signal = null;
+    if (options !== null && typeof options === 'object' && options.signal !== undefined) {
+      ({ signal, ...options } = options); // an AbortSignal is not part of the wx options JSON
+      if (!(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+      if (signal.aborted) throw signal.reason;
+    }
     const raw = jsonBuffer(options, 'options');
     const out = [0];
     if (api === 'request') {
@@ -133,6 +140,7 @@ class App {
     task.id = out[0];
     this._tasks.set(String(task.id), task);
     this._updateKeepalive();
+    if (signal) task._followSignal(signal);
     return task;
   }
 
@@ -168,7 +176,9 @@ class App {
 
   /**
    * wx.request as a promise: the success res (data: object for dataKind json, string
-   * for text, Buffer for arraybuffer), or a rejection with WxFail.
+   * for text, Buffer for arraybuffer), or a rejection with WxFail. With
+   * `options.signal` (e.g. `AbortSignal.timeout(100)`) the task is aborted when the
+   * signal fires and the promise rejects with `signal.reason`, once the task ended.
    * @param {object} options
    * @param {{onEvent?: (event: Event) => void}} [hooks] sees every event.
    */
@@ -184,6 +194,42 @@ class App {
   /** wx.downloadFile as a promise (res.tempFilePath or res.filePath). */
   downloadFile(options, hooks = {}) {
     return App._run(this.startDownloadFile(options), hooks);
+  }
+
+  /**
+   * The real file path of one of this app's `wxfile://` paths (wxnet_app_resolve_path),
+   * e.g. a download's tempFilePath, to show or hand to the OS. The file need not exist.
+   * @param {string} vpath
+   * @returns {string}
+   * @throws {WxnetError} WXNET_E_INVALID_ARGUMENT for a path the sandbox refuses.
+   */
+  resolvePath(vpath) {
+    return this._pathCall('wxnet_app_resolve_path', vpath);
+  }
+
+  /**
+   * The `wxfile://` path of a real path inside this app's tempDir or userDataDir
+   * (wxnet_app_virtual_path).
+   * @param {string} realPath
+   * @returns {string}
+   * @throws {WxnetError} WXNET_E_INVALID_ARGUMENT for a path outside them.
+   */
+  virtualPath(realPath) {
+    return this._pathCall('wxnet_app_virtual_path', realPath);
+  }
+
+  _pathCall(call, text) {
+    if (typeof text !== 'string') throw new TypeError('path must be a string');
+    this._requireOpen();
+    const raw = Buffer.from(text, 'utf8');
+    const out = [null];
+    const len = [0];
+    check(native[call](this._handle, raw, raw.length, out, len), call);
+    try {
+      return readBytes(out[0], Number(len[0])).toString('utf8');
+    } finally {
+      native.wxnet_string_free(out[0]); // the caller owns the string
+    }
   }
 
   /**

@@ -33,7 +33,9 @@ class WxnetError extends Error {
    */
   constructor(status, detail, call) {
     const description = native.wxnet_status_str(status);
-    super(`${call}: ${description} (${status})${detail ? `: ${detail}` : ''}`);
+    // The library's detail usually starts with the function name already: say it once.
+    const text = detail.startsWith(`${call}: `) ? detail.slice(call.length + 2) : detail;
+    super(`${call}: ${description} (${status})${text ? `: ${text}` : ''}`);
     this.name = 'WxnetError';
     /** @type {number} */
     this.status = status;

@@ -6,7 +6,7 @@
  * @module wxnet
  */
 
-const { native, LIBRARY_PATH } = require('./library');
+const { native, ABI_VERSION, LIBRARY_PATH, PLATFORM_PACKAGE } = require('./library');
 const { App } = require('./app');
 const { Event, EventKind, decodeData } = require('./event');
 const { WxnetError, WxFail, AppClosedError, STATUS_CODES } = require('./errors');
@@ -27,7 +27,7 @@ module.exports = {
   App, Event, EventKind, decodeData,
   Task, RequestTask, UploadTask, DownloadTask, SocketTask,
   WxnetError, WxFail, AppClosedError, STATUS_CODES,
-  createBridge, createWx, version, statusStr, LIBRARY_PATH,
+  createBridge, createWx, version, statusStr, ABI_VERSION, LIBRARY_PATH, PLATFORM_PACKAGE,
   /** The plain wx layer module (bindings/js/wx.js): createWx(bridge, hooks) for custom bridges. */
   wxLayer,
   /** The raw koffi declarations of every export (advanced use). */

@@ -27,6 +27,8 @@ class Task extends EventEmitter {
     /** @type {import('./event').Event|null} */
     this.terminalEvent = null;
     this._waiters = [];
+    /** @type {AbortSignal|null} */
+    this._signal = null;
   }
 
   /** True once the terminal event was delivered. */
@@ -67,8 +69,25 @@ class Task extends EventEmitter {
 
   /** @param {import('./event').Event} event a terminal event. */
   resOf(event) {
-    if (event.kind === EventKind.FAIL) throw new WxFail(event.res);
+    this._throwIfFailed(event);
     return successRes(event, true);
+  }
+
+  /** Throws for a FAIL event: the signal's reason when an AbortSignal aborted the task. */
+  _throwIfFailed(event) {
+    if (event.kind !== EventKind.FAIL) return;
+    if (this._signal && this._signal.aborted) throw this._signal.reason;
+    throw new WxFail(event.res);
+  }
+
+  /** Aborts this task when `signal` fires (App.start, for `options.signal`). */
+  _followSignal(signal) {
+    this._signal = signal;
+    const onAbort = () => {
+      if (!this.done) this.abort();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.once('done', () => signal.removeEventListener('abort', onAbort));
   }
 
   /**
@@ -131,16 +150,22 @@ class DownloadTask extends Task {
   }
 
   resOf(event) {
-    if (event.kind === EventKind.FAIL) throw new WxFail(event.res);
+    this._throwIfFailed(event);
     return successRes(event, false);
   }
 }
 
 /**
  * A wx.connectSocket, as an event emitter: 'connected' (the connectSocket:ok res),
- * 'open' (res), 'message' (string for text frames, Buffer for binary ones),
- * 'socketError' (res: not named 'error', so an unhandled one never throws), 'close'
- * ({code, reason}), 'fail' ({@link WxFail}: the call was rejected).
+ * 'open' (res), 'message' (string for text frames, Buffer for binary ones), 'error'
+ * (an Error with `.res` = {errMsg}; emitted only while someone listens, so a socket
+ * error never crashes a process that does not handle it), 'socketError' (the same res,
+ * always), 'close' ({code, reason}), 'fail' ({@link WxFail}: the call was rejected).
+ *
+ * It is also an async iterable of its messages: `for await (const message of socket)`
+ * ends when the socket closes (throws WxFail when the call was rejected); leaving the
+ * loop early (break/throw) closes the socket. Messages that arrived before the loop
+ * started went to 'message' listeners only.
  */
 class SocketTask extends Task {
   constructor() {
@@ -153,7 +178,7 @@ class SocketTask extends Task {
   }
 
   resOf(event) {
-    if (event.kind === EventKind.FAIL) throw new WxFail(event.res);
+    this._throwIfFailed(event);
     return event.res;
   }
 
@@ -167,7 +192,10 @@ class SocketTask extends Task {
         emit('message', event.res.dataKind === 'text' ? data.toString('utf8') : data);
         break;
       }
-      case EventKind.SOCKET_ERROR: emit('socketError', event.res); break;
+      case EventKind.SOCKET_ERROR:
+        emit('socketError', event.res);
+        if (this.listenerCount('error') > 0) emit('error', Object.assign(new Error(event.res.errMsg), { res: event.res }));
+        break;
       case EventKind.SOCKET_CLOSE: emit('close', event.res); break;
       default: break;
     }
@@ -200,6 +228,64 @@ class SocketTask extends Task {
       };
       this.on('event', onEvent);
     });
+  }
+
+  /** @returns {AsyncIterator<string|Buffer>} the messages until the socket closes. */
+  [Symbol.asyncIterator]() {
+    const queue = [];
+    let waiter = null;
+    let ended = this.done;
+    let failure = this.done && this.terminalEvent.kind === EventKind.FAIL ? new WxFail(this.terminalEvent.res) : null;
+    const wake = () => {
+      if (waiter) {
+        const resolve = waiter;
+        waiter = null;
+        resolve();
+      }
+    };
+    const onEvent = (event) => {
+      if (event.kind === EventKind.SOCKET_MESSAGE) {
+        const data = event.data || Buffer.alloc(0);
+        queue.push(event.res.dataKind === 'text' ? data.toString('utf8') : data);
+      } else if (this.isTerminal(event)) {
+        ended = true;
+        if (event.kind === EventKind.FAIL) failure = new WxFail(event.res);
+      }
+      wake();
+    };
+    if (!ended) this.on('event', onEvent);
+    const finish = () => {
+      this.off('event', onEvent);
+      ended = true;
+    };
+    return {
+      next: async () => {
+        for (;;) {
+          if (queue.length) return { value: queue.shift(), done: false };
+          if (ended) {
+            finish();
+            if (failure) {
+              const err = failure;
+              failure = null;
+              throw err;
+            }
+            return { value: undefined, done: true };
+          }
+          await new Promise((resolve) => {
+            waiter = resolve;
+          });
+        }
+      },
+      return: async () => {
+        const open = !this.done;
+        finish();
+        if (open) this.close();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
   }
 
   /**

@@ -6,11 +6,21 @@
  * @module wxnet/wx-bridge
  */
 
-const path = require('node:path');
 const { App } = require('./app');
 
-/** The wx layer module (plain JS, shared with other containers). */
-const wxLayer = require(path.join(__dirname, '..', '..', 'js', 'wx.js'));
+/**
+ * The wx layer module (plain JS, shared with other containers): the copy packed into
+ * this package (src/wx.js, put there by scripts/build-node-packages.sh), or in a
+ * checkout bindings/js/wx.js.
+ */
+const wxLayer = (() => {
+  try {
+    return require('./wx.js');
+  } catch (err) {
+    if (!(err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes('./wx.js'))) throw err;
+    return require('../../js/wx.js');
+  }
+})();
 
 /** @param {Buffer|null} buf @returns {ArrayBuffer|null} a copy as an ArrayBuffer */
 function toArrayBuffer(buf) {

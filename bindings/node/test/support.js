@@ -45,6 +45,12 @@ async function startServer() {
   return info;
 }
 
+/** Sandbox roots made by makeConfig, removed when the test process exits. */
+const appRoots = [];
+process.on('exit', () => {
+  for (const root of appRoots) fs.rmSync(root, { recursive: true, force: true });
+});
+
 /**
  * An app config: the four listed domains (and unlisted other.wxnet.test) pinned to the
  * server, sandbox dirs in a fresh temp directory.
@@ -53,6 +59,7 @@ async function startServer() {
  */
 function makeConfig(server, overrides = {}) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wxnet-node-app-'));
+  appRoots.push(root);
   const tempDir = path.join(root, 'tmp');
   const userDataDir = path.join(root, 'usr');
   fs.mkdirSync(tempDir);

@@ -8,7 +8,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const wxnet = require('..');
+const wxnet = require('./wxnet');
 
 const KIND = wxnet.EventKind;
 

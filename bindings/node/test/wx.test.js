@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { describe, it, before, after } = require('node:test');
 
-const wxnet = require('..');
+const wxnet = require('./wxnet');
 const { startServer, makeConfig, sandboxPath, pattern, API, UPLOAD, CDN, WS, OTHER } = require('./support');
 const { miniProgram } = require('./wx-harness');
 

@@ -6,9 +6,9 @@ Quick start::
     import asyncio, wxnet
 
     async def main():
-        with wxnet.App({"appId": "wx0123456789abcdef", "urlCheck": False}) as app:
+        async with wxnet.App({"appId": "wx0123456789abcdef", "urlCheck": False}) as app:
             res = await app.request({"url": "https://example.com/api"})
-            print(res["statusCode"], res["data"])
+            print(res.status, res.headers.get("content-type"), res.data)
 
     asyncio.run(main())
 """
@@ -18,6 +18,7 @@ from .aio import AsyncSocket
 from .app import App
 from .errors import (
     AppClosedError,
+    CallError,
     ClosedError,
     InvalidArgumentError,
     InvalidConfigError,
@@ -33,13 +34,25 @@ from .errors import (
 )
 from .events import Event, EventKind, decode_data
 from .log import log_to_logging, set_log_handler
+from .options import (
+    AppConfig,
+    ConnectSocketOptions,
+    DownloadFileOptions,
+    Domains,
+    NetworkTimeout,
+    RequestOptions,
+    UploadFileOptions,
+)
+from .response import Response
 from .tasks import DownloadTask, RequestTask, SocketTask, Task, UploadTask
 
 __all__ = [
     "ABI_VERSION", "LIBRARY_PATH", "last_error", "status_str", "version",
-    "App", "AsyncSocket", "Event", "EventKind", "decode_data",
+    "App", "AsyncSocket", "Response",
+    "AppConfig", "Domains", "NetworkTimeout", "RequestOptions", "UploadFileOptions",
+    "DownloadFileOptions", "ConnectSocketOptions", "Event", "EventKind", "decode_data",
     "Task", "RequestTask", "UploadTask", "DownloadTask", "SocketTask",
-    "WxnetError", "NullArgumentError", "InvalidArgumentError", "InvalidConfigError",
+    "WxnetError", "CallError", "NullArgumentError", "InvalidArgumentError", "InvalidConfigError",
     "UnknownTaskError", "InvalidStateError", "WrongModeError", "WouldDeadlockError",
     "ClosedError", "PanicError", "AppClosedError", "WxFail", "SocketClosed",
     "set_log_handler", "log_to_logging",

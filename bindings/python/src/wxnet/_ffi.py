@@ -23,7 +23,7 @@ from ctypes import (
 from pathlib import Path
 
 from ._loader import load_library
-from .errors import STATUS_ERRORS, WxnetError
+from .errors import STATUS_ERRORS, CallError
 
 ABI_VERSION = 1
 
@@ -74,6 +74,12 @@ def _declare(name: str, restype, *argtypes) -> None:
     fn.argtypes = list(argtypes)
 
 
+_declare("wxnet_abi_version", c_int32)
+if lib.wxnet_abi_version() != ABI_VERSION:
+    raise OSError(
+        f"{library_path} implements C ABI version {lib.wxnet_abi_version()}; this binding needs "
+        f"version {ABI_VERSION}: install the wxnet package that matches the library"
+    )
 _declare("wxnet_version", c_char_p)
 _declare("wxnet_status_str", c_char_p, c_int32)
 _declare("wxnet_last_error", c_char_p)
@@ -89,6 +95,9 @@ _declare(
 )
 for _start in ("wxnet_upload_file", "wxnet_download_file", "wxnet_connect_socket"):
     _declare(_start, c_int32, c_void_p, c_char_p, c_size_t, c_void_p, POINTER(c_uint64))
+for _path_call in ("wxnet_app_resolve_path", "wxnet_app_virtual_path"):
+    _declare(_path_call, c_int32, c_void_p, c_char_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t))
+_declare("wxnet_string_free", None, c_void_p)
 _declare("wxnet_task_abort", c_int32, c_uint64)
 _declare("wxnet_socket_send", c_int32, c_uint64, c_char_p, c_size_t, c_bool)
 _declare("wxnet_socket_close", c_int32, c_uint64, c_int32, c_char_p, c_size_t)
@@ -105,11 +114,11 @@ def last_error() -> str:
 
 
 def check(status: int, call: str) -> None:
-    """Raises the :class:`WxnetError` subclass for ``status`` unless it is ``WXNET_OK``."""
+    """Raises the :class:`~wxnet.CallError` subclass for ``status`` unless it is ``WXNET_OK``."""
     if status == WXNET_OK:
         return
     detail = last_error()
-    cls = STATUS_ERRORS.get(status, WxnetError)
+    cls = STATUS_ERRORS.get(status, CallError)
     raise cls(status, status_str(status), detail, call)
 
 

@@ -12,8 +12,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
-from .errors import SocketClosed, WxFail
+from .errors import InvalidStateError, SocketClosed, WxFail
 from .events import Event, EventKind
+from .options import ConnectSocketOptions, DownloadFileOptions, RequestOptions, UploadFileOptions
+from .response import Response
 from .tasks import EventHandler, SocketTask, Task
 
 if TYPE_CHECKING:
@@ -47,7 +49,7 @@ async def _abort_and_settle(task: Task, ended: asyncio.Future[Any]) -> None:
 
 
 async def _run(start: Callable[[Optional[EventHandler]], Task],
-               on_event: Optional[EventHandler]) -> dict[str, Any]:
+               on_event: Optional[EventHandler]) -> Any:
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Event] = loop.create_future()
 
@@ -68,24 +70,27 @@ async def _run(start: Callable[[Optional[EventHandler]], Task],
     return task.res_of(event)
 
 
-async def request(app: App, options: Mapping[str, Any], body: Optional[bytes] = None, *,
-                  on_event: Optional[EventHandler] = None) -> dict[str, Any]:
-    """Runs a ``wx.request`` and returns its success res: ``data`` is a ``dict``/list
-    for ``dataKind`` "json", ``str`` for "text", ``bytes`` for "arraybuffer".
+async def request(app: App, options: RequestOptions | Mapping[str, Any], body: Optional[bytes] = None, *,
+                  on_event: Optional[EventHandler] = None) -> Response:
+    """Runs a ``wx.request`` and returns its :class:`~wxnet.Response` (``.status``,
+    ``.headers``, ``.data``, ``.text``, ``.json()``; also the res mapping): ``data`` is
+    a ``dict``/list for ``dataKind`` "json", ``str`` for "text", ``bytes`` for
+    "arraybuffer".
 
     ``on_event`` (optional) sees every event (headers, chunks...) on the loop thread.
     Raises :class:`~wxnet.WxFail` for a wx fail result (e.g. ``request:fail abort``)."""
     return await _run(lambda h: app.start_request(options, body, h), on_event)
 
 
-async def upload_file(app: App, options: Mapping[str, Any], *,
-                      on_event: Optional[EventHandler] = None) -> dict[str, Any]:
-    """Runs a ``wx.uploadFile``; returns ``{errMsg, statusCode, data (str), ...}``.
+async def upload_file(app: App, options: UploadFileOptions | Mapping[str, Any], *,
+                      on_event: Optional[EventHandler] = None) -> Response:
+    """Runs a ``wx.uploadFile``; returns a :class:`~wxnet.Response` over
+    ``{errMsg, statusCode, data (str), ...}``.
     PROGRESS events reach ``on_event`` on the loop thread."""
     return await _run(lambda h: app.start_upload_file(options, h), on_event)
 
 
-async def download_file(app: App, options: Mapping[str, Any], *,
+async def download_file(app: App, options: DownloadFileOptions | Mapping[str, Any], *,
                         on_event: Optional[EventHandler] = None) -> dict[str, Any]:
     """Runs a ``wx.downloadFile``; returns ``{errMsg, statusCode, tempFilePath|filePath,
     ...}``. PROGRESS events reach ``on_event`` on the loop thread."""
@@ -93,8 +98,9 @@ async def download_file(app: App, options: Mapping[str, Any], *,
 
 
 class AsyncSocket:
-    """An open socket for asyncio code: ``await recv()`` messages, ``send()``,
-    ``close()``, ``await wait_closed()``.
+    """An open socket for asyncio code: ``async for message in socket``, or
+    ``await recv()``; ``send()``, ``close()``, ``await wait_closed()``; ``async with``
+    closes it (code 1000) and waits for the close on exit.
 
     Attributes:
         task: the underlying :class:`~wxnet.SocketTask`.
@@ -122,6 +128,38 @@ class AsyncSocket:
             elif event.kind == EventKind.SOCKET_CLOSE:
                 self._close = event
 
+    def __aiter__(self) -> AsyncSocket:
+        return self
+
+    async def __anext__(self) -> str | bytes:
+        """The next message; the iteration ends once the socket closed (the close code
+        and reason are then in :attr:`close_code` / :attr:`close_reason`)."""
+        try:
+            return await self.recv()
+        except SocketClosed:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> AsyncSocket:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._close is None and not self.task.done:
+            try:
+                self.close()
+            except InvalidStateError:
+                pass  # already closing: SOCKET_CLOSE is on its way
+        await self.wait_closed()
+
+    @property
+    def close_code(self) -> Optional[int]:
+        """The close code once SOCKET_CLOSE was received, else None."""
+        return None if self._close is None else int(self._close.json.get("code", 1006))
+
+    @property
+    def close_reason(self) -> Optional[str]:
+        """The close reason once SOCKET_CLOSE was received, else None."""
+        return None if self._close is None else str(self._close.json.get("reason", ""))
+
     def send(self, data: str | bytes) -> None:
         """Sends a text (``str``) or binary (bytes) message. See :meth:`SocketTask.send`."""
         self.task.send(data)
@@ -139,7 +177,7 @@ class AsyncSocket:
             return closed.code, closed.reason
 
 
-async def connect_socket(app: App, options: Mapping[str, Any]) -> AsyncSocket:
+async def connect_socket(app: App, options: ConnectSocketOptions | Mapping[str, Any]) -> AsyncSocket:
     """Connects a ``wx.connectSocket`` and returns once it is open.
 
     Raises :class:`~wxnet.WxFail` when the call is rejected (FAIL) and

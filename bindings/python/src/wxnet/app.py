@@ -16,11 +16,13 @@ Threading and lifetimes:
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import ctypes
 import itertools
 import json
 import logging
+import os
 import threading
 import time
 import weakref
@@ -29,11 +31,13 @@ from typing import Any, Callable, Mapping, Optional, Union
 from . import _ffi, aio
 from .errors import AppClosedError, WouldDeadlockError
 from .events import Event, EventKind
+from .options import AppConfig, ConnectSocketOptions, DownloadFileOptions, RequestOptions, UploadFileOptions
+from .response import Response
 from .tasks import DownloadTask, EventHandler, RequestTask, SocketTask, Task, UploadTask
 
 _log = logging.getLogger("wxnet")
 
-Config = Union[Mapping[str, Any], str, bytes]
+Config = Union[AppConfig, Mapping[str, Any], str, bytes]
 """An app config: a mapping (serialized to JSON) or JSON text."""
 
 CallbackErrorHook = Callable[[BaseException, str], None]
@@ -59,7 +63,8 @@ def _default_error_hook(exc: BaseException, where: str) -> None:
 
 
 class App:
-    """One mini-program instance. Use it as a context manager, or call :meth:`close`.
+    """One mini-program instance. Use it as a context manager (``with`` or
+    ``async with``), or call :meth:`close`.
 
     Args:
         config: the app config (see the C ABI spec); ``appId`` is required.
@@ -104,6 +109,14 @@ class App:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    async def __aenter__(self) -> App:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        # close() waits for running callbacks and (poll mode) drains: off the loop
+        # thread, so the loop keeps serving the events it hands over meanwhile.
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._tasks)} live tasks"
         return f"<wxnet.App {'poll' if self._poll_mode else 'callback'} mode, {state}>"
@@ -130,7 +143,7 @@ class App:
 
     def start_request(
         self,
-        options: Mapping[str, Any],
+        options: RequestOptions | Mapping[str, Any],
         body: Optional[bytes | bytearray | memoryview] = None,
         on_event: Optional[EventHandler] = None,
     ) -> RequestTask:
@@ -156,41 +169,72 @@ class App:
 
         return self._start(RequestTask(self, on_event), "wxnet_request", start)
 
-    def start_upload_file(self, options: Mapping[str, Any], on_event: Optional[EventHandler] = None) -> UploadTask:
+    def start_upload_file(self, options: UploadFileOptions | Mapping[str, Any], on_event: Optional[EventHandler] = None) -> UploadTask:
         """Starts a ``wx.uploadFile`` (``wxnet_upload_file``): ``filePath`` is a sandbox
         path (``wxfile://tmp_…`` or ``wxfile://usr/…``)."""
         return self._start_plain(UploadTask(self, on_event), "wxnet_upload_file", options)
 
-    def start_download_file(self, options: Mapping[str, Any], on_event: Optional[EventHandler] = None) -> DownloadTask:
+    def start_download_file(self, options: DownloadFileOptions | Mapping[str, Any], on_event: Optional[EventHandler] = None) -> DownloadTask:
         """Starts a ``wx.downloadFile`` (``wxnet_download_file``)."""
         return self._start_plain(DownloadTask(self, on_event), "wxnet_download_file", options)
 
-    def start_socket(self, options: Mapping[str, Any], on_event: Optional[EventHandler] = None) -> SocketTask:
+    def start_socket(self, options: ConnectSocketOptions | Mapping[str, Any], on_event: Optional[EventHandler] = None) -> SocketTask:
         """Starts a ``wx.connectSocket`` (``wxnet_connect_socket``)."""
         return self._start_plain(SocketTask(self, on_event), "wxnet_connect_socket", options)
 
     # -- asyncio helpers (see wxnet.aio) -------------------------------------------------
 
-    async def request(self, options: Mapping[str, Any], body: Optional[bytes] = None, *,
-                      on_event: Optional[EventHandler] = None) -> dict[str, Any]:
-        """``await``-able ``wx.request``: the success res (``data`` decoded per
-        ``dataKind``), or :class:`~wxnet.WxFail`. See :func:`wxnet.aio.request`."""
+    async def request(self, options: RequestOptions | Mapping[str, Any], body: Optional[bytes] = None, *,
+                      on_event: Optional[EventHandler] = None) -> Response:
+        """``await``-able ``wx.request``: a :class:`~wxnet.Response` (``.status``,
+        ``.headers``, ``.data``, ``.text``, ``.json()``), or :class:`~wxnet.WxFail`.
+        See :func:`wxnet.aio.request`."""
         return await aio.request(self, options, body, on_event=on_event)
 
-    async def upload_file(self, options: Mapping[str, Any], *,
-                          on_event: Optional[EventHandler] = None) -> dict[str, Any]:
+    async def upload_file(self, options: UploadFileOptions | Mapping[str, Any], *,
+                          on_event: Optional[EventHandler] = None) -> Response:
         """``await``-able ``wx.uploadFile``. See :func:`wxnet.aio.upload_file`."""
         return await aio.upload_file(self, options, on_event=on_event)
 
-    async def download_file(self, options: Mapping[str, Any], *,
+    async def download_file(self, options: DownloadFileOptions | Mapping[str, Any], *,
                             on_event: Optional[EventHandler] = None) -> dict[str, Any]:
         """``await``-able ``wx.downloadFile``. See :func:`wxnet.aio.download_file`."""
         return await aio.download_file(self, options, on_event=on_event)
 
-    async def connect_socket(self, options: Mapping[str, Any]) -> aio.AsyncSocket:
+    async def connect_socket(self, options: ConnectSocketOptions | Mapping[str, Any]) -> aio.AsyncSocket:
         """Connects a socket and returns an :class:`~wxnet.aio.AsyncSocket` once it is
         open. See :func:`wxnet.aio.connect_socket`."""
         return await aio.connect_socket(self, options)
+
+    # -- sandbox paths ---------------------------------------------------------------
+
+    def resolve_path(self, vpath: str) -> str:
+        """The real file path of one of this app's ``wxfile://`` paths
+        (``wxnet_app_resolve_path``), e.g. a download's ``tempFilePath``, to show or
+        hand to the OS. The file need not exist.
+
+        Raises :class:`~wxnet.InvalidArgumentError` for a path the sandbox refuses."""
+        return self._path_call("wxnet_app_resolve_path", vpath)
+
+    def virtual_path(self, real_path: str | os.PathLike[str]) -> str:
+        """The ``wxfile://`` path of a real path inside this app's ``tempDir`` or
+        ``userDataDir`` (``wxnet_app_virtual_path``), e.g. to give a file to
+        ``upload_file``.
+
+        Raises :class:`~wxnet.InvalidArgumentError` for a path outside them."""
+        return self._path_call("wxnet_app_virtual_path", os.fspath(real_path))
+
+    def _path_call(self, call: str, text: str) -> str:
+        if not isinstance(text, str):
+            raise TypeError(f"path must be a str, not {type(text).__name__}")
+        raw = text.encode("utf-8")
+        out, length = ctypes.c_void_p(), ctypes.c_size_t()
+        _ffi.check(getattr(_ffi.lib, call)(self._require_handle(), raw, len(raw), ctypes.byref(out),
+                                           ctypes.byref(length)), call)
+        try:
+            return _ffi.read_bytes(out.value, length.value).decode("utf-8")
+        finally:
+            _ffi.lib.wxnet_string_free(out)  # the caller owns the string
 
     # -- app state -------------------------------------------------------------------
 

@@ -1,12 +1,15 @@
 """Exceptions of the wxnet binding.
 
-Two families, as in the C ABI:
+Every exception of this package derives from :class:`WxnetError`, so
+``except wxnet.WxnetError`` catches them all. Below it:
 
-* :class:`WxnetError` and its subclasses: a C call returned a negative status
+* :class:`CallError` and its subclasses: a C call returned a negative status
   (API misuse: bad arguments, wrong mode, unknown task...). They carry the status
   number and the library's ``wxnet_last_error()`` detail.
 * :class:`WxFail`: a wx-level failure (policy, DNS, TLS, timeout, abort...), i.e. a
   FAIL event, carrying ``errMsg`` and ``errno`` exactly as mini-program code sees them.
+* :class:`SocketClosed` (the socket ended) and :class:`AppClosedError` (the App was
+  closed by this binding).
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from typing import Any
 
 
 class WxnetError(Exception):
+    """The base of every exception raised by this package."""
+
+
+class CallError(WxnetError):
     """A wxnet C call failed with a negative ``wxnet_status``.
 
     Attributes:
@@ -31,26 +38,28 @@ class WxnetError(Exception):
         self.status_name = status_name
         self.detail = detail
         self.call = call
-        super().__init__(f"{call}: {status_name} ({status}): {detail or 'no detail'}")
+        # The library's detail often starts with the function name already: say it once.
+        text = detail[len(call) + 2:] if detail.startswith(f"{call}: ") else detail
+        super().__init__(f"{call}: {status_name} ({status}): {text or 'no detail'}")
 
 
-class NullArgumentError(WxnetError):
+class NullArgumentError(CallError):
     """``WXNET_E_NULL_ARGUMENT`` (-1)."""
 
 
-class InvalidArgumentError(WxnetError):
+class InvalidArgumentError(CallError):
     """``WXNET_E_INVALID_ARGUMENT`` (-2): malformed JSON, bad close code or reason..."""
 
 
-class InvalidConfigError(WxnetError):
+class InvalidConfigError(CallError):
     """``WXNET_E_INVALID_CONFIG`` (-3): ``detail`` names the config field."""
 
 
-class UnknownTaskError(WxnetError):
+class UnknownTaskError(CallError):
     """``WXNET_E_UNKNOWN_TASK`` (-4): the task id is unknown or its app was freed."""
 
 
-class InvalidStateError(WxnetError):
+class InvalidStateError(CallError):
     """``WXNET_E_INVALID_STATE`` (-5): e.g. send on a socket that is not open, or an
     API this build of the library does not implement yet (see :attr:`not_implemented`)."""
 
@@ -60,23 +69,23 @@ class InvalidStateError(WxnetError):
         return "not implemented" in self.detail
 
 
-class WrongModeError(WxnetError):
+class WrongModeError(CallError):
     """``WXNET_E_WRONG_MODE`` (-6): poll-mode call on a callback-mode app or the reverse."""
 
 
-class WouldDeadlockError(WxnetError):
+class WouldDeadlockError(CallError):
     """``WXNET_E_WOULD_DEADLOCK`` (-7): ``App.close()`` from inside that app's callback."""
 
 
-class ClosedError(WxnetError):
+class ClosedError(CallError):
     """``WXNET_E_CLOSED`` (-8): the app is being freed."""
 
 
-class PanicError(WxnetError):
+class PanicError(CallError):
     """``WXNET_E_PANIC`` (-99): a panic was caught inside the library."""
 
 
-STATUS_ERRORS: dict[int, type[WxnetError]] = {
+STATUS_ERRORS: dict[int, type[CallError]] = {
     -1: NullArgumentError,
     -2: InvalidArgumentError,
     -3: InvalidConfigError,
@@ -89,11 +98,11 @@ STATUS_ERRORS: dict[int, type[WxnetError]] = {
 }
 
 
-class AppClosedError(RuntimeError):
+class AppClosedError(WxnetError, RuntimeError):
     """The :class:`~wxnet.App` was closed by this binding; no call may use it."""
 
 
-class WxFail(Exception):
+class WxFail(WxnetError):
     """A wx ``fail`` result: ``errMsg`` (e.g. ``"request:fail abort"``) and ``errno``.
 
     Attributes:
@@ -109,7 +118,7 @@ class WxFail(Exception):
         super().__init__(f"{err_msg} (errno {errno})")
 
 
-class SocketClosed(Exception):
+class SocketClosed(WxnetError):
     """Raised by :meth:`~wxnet.AsyncSocket.recv` once the socket has closed.
 
     Attributes:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from . import _ffi
 from .errors import WxFail
 from .events import Event, EventKind, success_res
+from .response import Response
 
 if TYPE_CHECKING:
     from .app import App
@@ -49,8 +50,9 @@ class Task:
 
     @property
     def done(self) -> bool:
-        """True once the terminal event was delivered."""
-        return self._done.is_set()
+        """True once the terminal event arrived (already while its handler runs, so
+        whoever the handler wakes sees the task done)."""
+        return self._terminal is not None
 
     @property
     def terminal_event(self) -> Optional[Event]:
@@ -109,15 +111,18 @@ class Task:
     def _deliver(self, event: Event) -> bool:
         """Hands one event to the handler; returns True when it was the terminal one.
         Handler exceptions go to the app's error hook and never stop delivery."""
+        terminal = self.is_terminal(event)
+        if terminal:
+            with self._lock:
+                self._terminal = event
         if self._on_event is not None:
             try:
                 self._on_event(event)
             except Exception as exc:  # reported, not swallowed: see App(on_callback_error)
                 self._app._report_callback_error(exc, f"handler of {self!r}")
-        if not self.is_terminal(event):
+        if not terminal:
             return False
         with self._lock:
-            self._terminal = event
             callbacks, self._done_callbacks = self._done_callbacks, []
         self._done.set()
         for fn in callbacks:
@@ -134,12 +139,22 @@ class RequestTask(Task):
 
     api = "request"
 
+    def res_of(self, event: Event) -> Response:
+        """The success :class:`~wxnet.Response` (also readable as the res mapping),
+        or :class:`~wxnet.WxFail` raised."""
+        return Response(super().res_of(event), event.data)
+
 
 class UploadTask(Task):
     """A ``wx.uploadFile`` (UploadTask). Events: PROGRESS, HEADERS_RECEIVED, then
     SUCCESS (``data`` is the response text) or FAIL."""
 
     api = "uploadFile"
+
+    def res_of(self, event: Event) -> Response:
+        """The success :class:`~wxnet.Response` (``data``/``text``: the server's reply),
+        or :class:`~wxnet.WxFail` raised."""
+        return Response(super().res_of(event), event.data)
 
 
 class DownloadTask(Task):

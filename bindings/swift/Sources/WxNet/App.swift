@@ -9,13 +9,20 @@ public enum Api: String, Sendable {
 /// The C event callback shared by every app. The task's user data is an `Unmanaged`
 /// `TaskBox` retained when the task started; it is released here exactly once, on the
 /// task's terminal event (after which the library never touches it again).
+/// The box is released BEFORE the terminal event reaches the stream or the awaiting
+/// continuation, so whoever they wake already sees it gone (`TaskBox.live`).
 private let eventCallback: wxnet_event_callback = { _, ev in
     guard let ev, let ud = ev.pointee.task_user_data else { return }
     let unmanaged = Unmanaged<TaskBox>.fromOpaque(ud)
-    let event = Event(copying: ev)
-    if unmanaged.takeUnretainedValue().deliver(event) {
+    if let ending = deliver(Event(copying: ev), to: unmanaged) {
         unmanaged.release()
+        ending.complete()
     }
+}
+
+/// Hands `event` to the box; no strong reference to the box outlives this call.
+private func deliver(_ event: Event, to unmanaged: Unmanaged<TaskBox>) -> TaskBox.Ending? {
+    unmanaged.takeUnretainedValue().deliver(event)
 }
 
 /// One mini-program instance: its config (domain lists, timeouts, sandbox dirs, limits), its
@@ -83,6 +90,35 @@ public final class App: @unchecked Sendable {
     /// The app went to the background (`true`) or came back (`false`).
     public func setBackground(_ background: Bool) throws {
         try withRaw { try check(wxnet_app_set_background($0, background)) }
+    }
+
+    // MARK: sandbox paths
+
+    /// The real file path of one of this app's `wxfile://` paths (`wxnet_app_resolve_path`),
+    /// e.g. a download's `tempFilePath`, to show it or hand it to the OS. The file need not
+    /// exist. A path the sandbox refuses throws `WxnetError` (`invalidArgument`).
+    public func resolvePath(_ vpath: String) throws -> String {
+        try pathCall(vpath) { wxnet_app_resolve_path($0, $1, $2, $3, $4) }
+    }
+
+    /// The `wxfile://` path of a real path inside this app's `tempDir` or `userDataDir`
+    /// (`wxnet_app_virtual_path`); others throw `WxnetError` (`invalidArgument`).
+    public func virtualPath(_ realPath: String) throws -> String {
+        try pathCall(realPath) { wxnet_app_virtual_path($0, $1, $2, $3, $4) }
+    }
+
+    private func pathCall(
+        _ text: String,
+        _ call: (OpaquePointer, UnsafePointer<CChar>, Int, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, UnsafeMutablePointer<Int>) -> wxnet_status
+    ) throws -> String {
+        try withRaw { raw in
+            var out: UnsafeMutablePointer<CChar>?
+            var length = 0
+            let status = text.withCString { call(raw, $0, strlen($0), &out, &length) }
+            try check(status)
+            defer { wxnet_string_free(out) } // the caller owns the string
+            return String(decoding: UnsafeRawBufferPointer(start: out, count: length), as: UTF8.self)
+        }
     }
 
     /// Runs `body` with the live app pointer; `closed` if the app is (being) freed.
@@ -337,8 +373,30 @@ final class TaskBox: @unchecked Sendable {
         if id != 0 { _ = wxnet_task_abort(id) }
     }
 
-    /// Delivers one event (dispatcher thread); returns whether it was the terminal one.
-    func deliver(_ event: Event) -> Bool {
+    /// What is left to do after a terminal event, once the box is released: finish the
+    /// stream and resume the awaiting continuation. Holds no reference to the box.
+    struct Ending {
+        let event: Event
+        let stream: AsyncStream<Event>.Continuation?
+        let continuation: CheckedContinuation<Event, Error>?
+        let wasCancelled: Bool
+
+        func complete() {
+            stream?.finish()
+            guard let continuation else { return }
+            if event.rawKind == WXNET_EVENT_SUCCESS {
+                continuation.resume(returning: event)
+            } else if wasCancelled {
+                continuation.resume(throwing: CancellationError())
+            } else {
+                continuation.resume(throwing: WxFail(event: event))
+            }
+        }
+    }
+
+    /// Delivers one event (dispatcher thread); for the terminal one, returns what to
+    /// complete after the box is released (nil for the others).
+    func deliver(_ event: Event) -> Ending? {
         let last = isTerminal(event.rawKind)
         lock.lock()
         if id == 0 { id = event.task }
@@ -352,16 +410,6 @@ final class TaskBox: @unchecked Sendable {
         lock.unlock()
         onEvent?(event)
         stream?.yield(event)
-        if last { stream?.finish() }
-        if let cont {
-            if event.rawKind == WXNET_EVENT_SUCCESS {
-                cont.resume(returning: event)
-            } else if wasCancelled {
-                cont.resume(throwing: CancellationError())
-            } else {
-                cont.resume(throwing: WxFail(event: event))
-            }
-        }
-        return last
+        return last ? Ending(event: event, stream: stream, continuation: cont, wasCancelled: wasCancelled) : nil
     }
 }

@@ -43,8 +43,14 @@ final class TransferTests: XCTestCase {
         XCTAssertEqual(ok.errMsg, "downloadFile:ok")
         let virtual = try XCTUnwrap(ok.res["tempFilePath"] as? String)
         XCTAssertTrue(virtual.hasPrefix("wxfile://tmp_"), virtual)
-        let path = sandbox.temp.appendingPathComponent(String(virtual.dropFirst("wxfile://".count)))
-        let bytes = try Data(contentsOf: path)
+        let real = try app.resolvePath(virtual)
+        XCTAssertEqual(URL(fileURLWithPath: real).resolvingSymlinksInPath().path,
+                       sandbox.temp.appendingPathComponent(String(virtual.dropFirst("wxfile://".count))).resolvingSymlinksInPath().path)
+        XCTAssertEqual(try app.virtualPath(real), virtual)
+        XCTAssertThrowsError(try app.resolvePath("wxfile://usr/../secret")) { error in
+            XCTAssertEqual((error as? WxnetError)?.status, WxnetError.invalidArgument)
+        }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: real))
         XCTAssertEqual(bytes.count, n)
         XCTAssertTrue(bytes.enumerated().allSatisfy { $0.element == UInt8($0.offset % 251) }, "the /bytes pattern")
         assertProgress(rec.events)

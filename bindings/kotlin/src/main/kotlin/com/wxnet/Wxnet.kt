@@ -80,7 +80,7 @@ class WxnetException(val status: Int, val detail: String) :
 }
 
 /** A wx `fail` result (`{errMsg, errno}`) of a request, upload or download. */
-class WxFailException(val fail: Event.Fail) : Exception(fail.errMsg) {
+class WxFailException(val fail: Event.Fail) : Exception("${fail.errMsg} (errno ${fail.errno})") {
     val errno: Long get() = fail.errno
     val errMsg: String get() = fail.errMsg
 }

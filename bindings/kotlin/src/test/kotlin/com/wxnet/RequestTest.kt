@@ -91,6 +91,7 @@ class RequestTest {
             }
             assertEquals(600002L, e.errno)
             assertTrue(e.errMsg.startsWith("request:fail"), e.errMsg)
+            assertEquals("${e.errMsg} (errno 600002)", e.message)
         }
     }
 

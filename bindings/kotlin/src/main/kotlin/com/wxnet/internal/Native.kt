@@ -15,6 +15,18 @@ object Native {
     init {
         val path = System.getProperty("wxnet.library")
         if (path.isNullOrEmpty()) System.loadLibrary("wxnet") else System.load(path)
+        // A library built without the `jni` feature loads fine and fails at the first call
+        // with a bare UnsatisfiedLinkError: probe once and say what is wrong.
+        try {
+            version()
+        } catch (e: UnsatisfiedLinkError) {
+            val which = if (path.isNullOrEmpty()) "libwxnet (System.loadLibrary(\"wxnet\"))" else path
+            throw UnsatisfiedLinkError(
+                "$which has no JNI entry points (Java_com_wxnet_internal_Native_*): build it with the " +
+                    "`jni` feature, e.g. `cargo build --release --features jni` " +
+                    "(Android: `cargo ndk ... build --release --features jni`)"
+            ).apply { initCause(e) }
+        }
     }
 
     @JvmStatic external fun version(): String
