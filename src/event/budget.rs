@@ -186,10 +186,10 @@ impl Reservation {
     /// Hands the counted bytes to the queued event: from now on the
     /// dispatcher gives them back (with [`Budget::give_back`]) once the host
     /// has the event.
-    pub(crate) fn into_charge(self) -> usize {
-        let bytes = self.bytes;
-        std::mem::forget(self);
-        bytes
+    pub(crate) fn into_charge(mut self) -> usize {
+        // Dropping `self` now releases nothing (0 bytes) but still drops its
+        // `Arc<Budget>`; `mem::forget` here leaked the budget (valgrind).
+        std::mem::take(&mut self.bytes)
     }
 }
 
