@@ -72,7 +72,11 @@ async fn hits_and_connections_are_counted() {
     }
     assert_eq!(server.connections(), 1, "keep-alive reuses the connection");
     assert_eq!(server.hits("/json"), 3, "counted without the query");
-    assert_eq!(server.hits("/json?x=1"), 3, "and with it, so a test can tag its requests");
+    assert_eq!(
+        server.hits("/json?x=1"),
+        3,
+        "and with it, so a test can tag its requests"
+    );
     assert_eq!(server.hits("/json?x=2"), 0);
 
     let mut h2 = Client::https(server.https_port(), server.ca_pem()).await;
