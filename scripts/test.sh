@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the project, in order of cost. Usage: bash scripts/test.sh
 # Needs: cargo (with clippy, rustfmt), gcc, valgrind, python3, node + npm,
-# java 17 + mvn, debootstrap (for the Swift chroot), the nightly toolchain for ASan,
-# TSan (with rust-src) and fuzzing (with cargo-fuzz), each skipped without nightly.
-# `.ci/run` installs the rest.
-# Exits non-zero if any suite fails; the last line counts suites.
+# java 17 + mvn, debootstrap (for the Swift chroot), clang + rustup targets for the phone
+# checks, nginx, the nightly toolchain for ASan and fuzzing (with cargo-fuzz): a suite that
+# cannot run exits 77 and is counted SKIPPED. `.ci/run` installs the rest.
+# Exits non-zero if any suite fails; the last line counts passed, failed, skipped suites.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
