@@ -135,15 +135,19 @@ fn bomb_options() -> Value {
     json!({"url": url(&format!("/gzip-bomb?mb={BOMB_MIB}")), "enableChunked": true, "responseType": "arraybuffer", "timeout": 120_000})
 }
 
+/// The next event of a poll-mode app, waiting at most 60 s.
+fn next_event(app: &App) -> wxnet::Event {
+    app.poll(Some(Duration::from_secs(60)))
+        .expect("poll")
+        .expect("an event within 60 s")
+}
+
 /// Polls until the task's terminal event; returns the chunk bytes and the
 /// terminal event kind. Checks nothing comes after the terminal event.
 fn drain(app: &App, id: u64) -> (u64, EventKind) {
     let mut bytes = 0;
     loop {
-        let ev = app
-            .poll(Some(Duration::from_secs(60)))
-            .expect("poll")
-            .expect("an event within 60 s");
+        let ev = next_event(app);
         assert_eq!(ev.task, id);
         match ev.kind {
             EventKind::ChunkReceived => bytes += ev.data.as_ref().map_or(0, |d| d.len() as u64),
@@ -335,10 +339,7 @@ const SMALL_RESPONSES_GROWTH_KB: u64 = 40 * 1000;
 fn drain_terminal(app: &App, n: usize) -> std::collections::HashMap<u64, EventKind> {
     let mut ends = std::collections::HashMap::new();
     while ends.len() < n {
-        let ev = app
-            .poll(Some(Duration::from_secs(60)))
-            .expect("poll")
-            .expect("an event within 60 s");
+        let ev = next_event(app);
         if matches!(ev.kind, EventKind::Success | EventKind::Fail) {
             if ev.kind == EventKind::Success {
                 assert_eq!(ev.data.as_ref().map_or(0, |d| d.len()), 1024);
@@ -368,10 +369,7 @@ fn a_websocket_pushing_1500_mib_to_a_poll_mode_app() {
         let mut bytes = 0;
         let mut opened = false;
         while messages < N {
-            let ev = app
-                .poll(Some(Duration::from_secs(60)))
-                .expect("poll")
-                .expect("an event within 60 s");
+            let ev = next_event(&app);
             assert_eq!(ev.task, id);
             match ev.kind {
                 EventKind::Success => {}
