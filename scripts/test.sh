@@ -41,10 +41,10 @@ suite clippy cargo clippy --workspace --all-targets --all-features -- -D warning
 suite rust-tests cargo test --workspace
 suite c-examples-valgrind bash scripts/c-examples.sh --valgrind
 # The phone targets compile (cargo check, stable toolchains). The rest of
-# scripts/check-targets.sh (release size, aarch64 under qemu, the nightly targets) and
+# scripts/check-targets.sh (release size, aarch64 under qemu, aarch64-apple-ios-sim) and
 # scripts/tsan.sh are not in this run yet: see the README.
 suite targets bash scripts/check-targets.sh --only android-arm64 --only android-armv7 \
-    --only android-x86_64 --only ios
+    --only android-x86_64 --only ios --only ohos
 suite asan bash scripts/asan.sh
 suite fuzz bash scripts/fuzz.sh 20
 suite autobahn bash scripts/autobahn.sh
