@@ -12,5 +12,7 @@ fi
 export RUSTFLAGS="-Zsanitizer=address"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export CARGO_TARGET_DIR=target/asan
+# Instrumented code runs several times slower: the tests' wait bounds scale (tests/support `scaled`).
+export WXNET_TEST_TIMEOUT_SCALE=5
 cargo +nightly test -p wxnet --target x86_64-unknown-linux-gnu \
   --test stress --test tasks --test socket --test transfer

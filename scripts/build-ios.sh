@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds Wxnet.xcframework (static libwxnet.a + include/wxnet.h + a module map for module
-# `CWxnet`) for iOS devices (arm64) and the simulator (arm64 + x86_64), on a Mac with Xcode:
+# Builds CWxnet.xcframework (static libwxnet.a + include/wxnet.h + a module map for module
+# `CWxnet`) for iOS devices (arm64) and the simulator (arm64 + x86_64), on a Mac with Xcode.
+# Its name is the binary target's in the root Package.swift, which uses it from the default
+# --out directory.
 #
-#   scripts/build-ios.sh [--out DIR]      (default target/ios/Wxnet.xcframework)
+#   scripts/build-ios.sh [--out DIR]      (default target/ios/CWxnet.xcframework)
 #
 # Needs: macOS with Xcode (xcodebuild, lipo) and rustup; the three iOS targets are added.
 # Fails with a clear message anywhere else.
@@ -32,7 +34,7 @@ for t in "${targets[@]}"; do
 done
 tdir="${CARGO_TARGET_DIR:-$ROOT/target}"
 stage="$out/stage"
-rm -rf "$stage" "$out/Wxnet.xcframework"
+rm -rf "$stage" "$out/CWxnet.xcframework"
 mkdir -p "$stage/device" "$stage/sim" "$stage/headers"
 cp "$tdir/aarch64-apple-ios/release/libwxnet.a" "$stage/device/libwxnet.a"
 lipo -create -output "$stage/sim/libwxnet.a" \
@@ -48,6 +50,6 @@ M
 xcodebuild -create-xcframework \
   -library "$stage/device/libwxnet.a" -headers "$stage/headers" \
   -library "$stage/sim/libwxnet.a" -headers "$stage/headers" \
-  -output "$out/Wxnet.xcframework"
+  -output "$out/CWxnet.xcframework"
 rm -rf "$stage"
-echo "built $out/Wxnet.xcframework"
+echo "built $out/CWxnet.xcframework"

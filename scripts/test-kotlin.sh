@@ -5,7 +5,9 @@
 #   scripts/test-kotlin.sh [extra mvn args, e.g. -Dtest=RequestTest]
 #
 # Needs cargo, a JDK (17+) and Maven; Maven fetches its plugins and the test
-# dependencies from Maven Central on the first run. The JVM runs with
+# dependencies from Maven Central on the first run. Then scripts/test-aar.sh builds the
+# Android AAR with the host library as a placeholder and inspects the archive
+# (WXNET_SKIP_AAR_TEST=1 skips it, e.g. with -Dtest=... runs). The JVM runs with
 # -Xcheck:jni; any JNI warning it prints fails the run.
 set -euo pipefail
 
@@ -78,4 +80,15 @@ if grep -E "WARNING in native method|JNI local refs|FATAL ERROR in native method
     grep -E -A3 "WARNING in native method|JNI local refs|FATAL ERROR in native method" "$OUT" | head -40 >&2
     exit 1
 fi
-exit "$rc"
+
+# The Android AAR (scripts/build-aar.sh), its layout checked with the host library as a
+# placeholder in every ABI directory (no NDK here): see scripts/test-aar.sh.
+aar_rc=0
+if [[ -z ${WXNET_SKIP_AAR_TEST:-} ]]; then
+    log "AAR layout test (host library as placeholder for the Android ABIs)"
+    bash "$ROOT/scripts/test-aar.sh" "$TEST_LIB_DIR/libwxnet.so" || aar_rc=$?
+else
+    log "SKIPPED: AAR layout test (WXNET_SKIP_AAR_TEST is set)"
+fi
+[[ $rc != 0 ]] && exit "$rc"
+exit "$aar_rc"

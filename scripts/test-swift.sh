@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs the Swift binding's tests (bindings/swift) against the real library and
-# the local test server, with Debian's `swiftlang` in a Debian trixie chroot
+# Runs the Swift package's tests (Package.swift at the repository root, sources in
+# bindings/swift) against the real library and the local test server, then builds and runs
+# a separate consumer package that depends on a clean copy of the package
+# (bindings/swift/consumer-test), with Debian's `swiftlang` in a Debian trixie chroot
 # (Swift is not installed on the build machines).
 #
-#   scripts/test-swift.sh               build, (re)use the chroot, swift build + swift test
+#   scripts/test-swift.sh               build, (re)use the chroot, swift build + swift test + consumer
 #   scripts/test-swift.sh --setup-only  only create/verify the chroot
 #
 # Needs root (debootstrap, chroot, mount). The chroot lives in
@@ -187,6 +189,8 @@ LIB_DIR=$TARGET_DIR/swift-lib
 mkdir -p "$LIB_DIR"
 cp "$TARGET_DIR/debug/libwxnet.so" "$LIB_DIR/libwxnet.so.tmp" && mv "$LIB_DIR/libwxnet.so.tmp" "$LIB_DIR/libwxnet.so"
 cp "$TARGET_DIR/debug/wxnet-testserver" "$LIB_DIR/wxnet-testserver.tmp" && mv "$LIB_DIR/wxnet-testserver.tmp" "$LIB_DIR/wxnet-testserver"
+# How a Linux user points SwiftPM at the library: $LIB_DIR/pkgconfig/wxnet.pc (-L, -lwxnet).
+bash "$ROOT/scripts/swift-pkgconfig.sh" "$LIB_DIR" >/dev/null
 
 # --- run swift in the chroot -------------------------------------------------
 # The checkout (and the target dir, if elsewhere) appear at the same absolute
@@ -206,16 +210,42 @@ bind "$SCRATCH" "$SCRATCH" "$CHROOT"
 mkdir -p "$CHROOT/tmp" && chmod 1777 "$CHROOT/tmp"
 rm -rf --one-file-system "$CHROOT"/tmp/wxnet-swift-* "$CHROOT"/tmp/TemporaryDirectory.* # earlier runs
 
-run_swift() {
+run_swift() { # runs "$@" in the chroot, in $SWIFT_CWD (default: the checkout = the package)
     chroot "$CHROOT" /usr/bin/env -i \
         PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 TMPDIR=/tmp \
         LD_LIBRARY_PATH="$LIB_DIR" \
+        PKG_CONFIG_PATH="$LIB_DIR/pkgconfig" \
         WXNET_TESTSERVER="$LIB_DIR/wxnet-testserver" \
         WXNET_HEADER="$ROOT/include/wxnet.h" \
-        sh -c 'cd "$1" && shift && exec "$@"' sh "$ROOT/bindings/swift" "$@"
+        sh -c 'cd "$1" && shift && exec "$@"' sh "${SWIFT_CWD:-$ROOT}" "$@"
 }
-SWIFT_FLAGS=(--scratch-path "$SCRATCH" -Xlinker -L"$LIB_DIR" -Xlinker -rpath -Xlinker "$LIB_DIR")
+SWIFT_FLAGS=(--scratch-path "$SCRATCH" -Xlinker -rpath -Xlinker "$LIB_DIR") # -L comes from wxnet.pc
 log "swift build"
 run_swift swift build --build-tests "${SWIFT_FLAGS[@]}"
 log "swift test"
 run_swift swift test --skip-build --disable-swift-testing "${SWIFT_FLAGS[@]}"
+
+# --- a separate package that depends on this one, from a clean place ---------
+# The package's files as git would deliver them (tracked and new files of the working
+# tree, no target/ or build output) are copied to a fresh directory in the chroot, where
+# nothing around them holds the header or the library; a consumer package depends on that
+# copy and builds and runs one request against the test server. A manifest with unsafe
+# flags could not be used as a versioned dependency by URL: refuse it here.
+if grep -n 'unsafeFlags' "$ROOT/Package.swift"; then die "Package.swift uses unsafeFlags: a versioned dependency by URL would be refused"; fi
+git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 || die "the consumer test copies the package's files with git ls-files, and git cannot list $ROOT (not a git work tree, or owned by another user: git config --global --add safe.directory $ROOT)"
+CLEAN=/tmp/wxnet-swift-consumer
+rm -rf --one-file-system "$CHROOT$CLEAN"
+mkdir -p "$CHROOT$CLEAN/wxnet" "$CHROOT$CLEAN/consumer/Sources/Consumer"
+(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+    [[ -f $f ]] && printf '%s\0' "$f"
+done | xargs -0 cp --parents -t "$CHROOT$CLEAN/wxnet")
+[[ ! -e $CHROOT$CLEAN/wxnet/target ]] || die "the clean copy has a target/ directory"
+sed "s#@WXNET_PACKAGE@#$CLEAN/wxnet#" "$ROOT/bindings/swift/consumer-test/Package.swift.in" >"$CHROOT$CLEAN/consumer/Package.swift"
+cp "$ROOT/bindings/swift/consumer-test/Sources/Consumer/main.swift" "$CHROOT$CLEAN/consumer/Sources/Consumer/"
+# No linker flags: the library is found through wxnet.pc (PKG_CONFIG_PATH, as
+# scripts/swift-pkgconfig.sh documents); at run time through LD_LIBRARY_PATH.
+log "consumer package: swift build (depends on the clean copy at $CLEAN/wxnet)"
+SWIFT_CWD=$CLEAN/consumer run_swift swift build -c debug --scratch-path "$SCRATCH/consumer"
+log "consumer package: run"
+SWIFT_CWD=$CLEAN/consumer run_swift "$SCRATCH/consumer/debug/Consumer"
+log "consumer package: OK"

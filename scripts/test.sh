@@ -2,8 +2,8 @@
 # Runs every test of the project, in order of cost. Usage: bash scripts/test.sh
 # Needs: cargo (with clippy, rustfmt), gcc, valgrind, python3, node + npm,
 # java 17 + mvn, debootstrap (for the Swift chroot), clang + rustup targets for the phone
-# checks, nginx, the nightly toolchain for ASan and fuzzing (with cargo-fuzz): a suite that
-# cannot run exits 77 and is counted SKIPPED. `.ci/run` installs the rest.
+# checks, nginx, the nightly toolchain for ASan, TSan (with rust-src) and fuzzing (with
+# cargo-fuzz): a suite that cannot run exits 77 and is counted SKIPPED. `.ci/run` installs the rest.
 # Exits non-zero if any suite fails; the last line counts passed, failed, skipped suites.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,11 +13,30 @@ failed=0
 skipped=0
 failures=()
 skips=()
+# Single tests that a passing suite could not run here (scripts/rust-tests.sh writes them).
+export WXNET_SKIPPED_TESTS
+WXNET_SKIPPED_TESTS=$(mktemp)
+trap 'rm -f "$WXNET_SKIPPED_TESTS"' EXIT
+
+# CI stops a run after 60 minutes and counts it failed. Each suite below says how long it may
+# take on a fresh 2-core machine (a typical time in seconds, from runs here, not a worst case); a suite
+# that would end after WXNET_TIME_BUDGET seconds (default 3300) counted from WXNET_RUN_START
+# (a `date +%s` that .ci/run sets before its installs; default: now) is not started and is
+# reported SKIPPED (time budget), never passed.
+budget=${WXNET_TIME_BUDGET:-3300}
+run_start=${WXNET_RUN_START:-$(date +%s)}
 
 suite() {
-    local name="$1"
-    shift
+    local name="$1" estimate="$2"
+    shift 2
     echo
+    local used=$(($(date +%s) - run_start))
+    if ((used + estimate > budget)); then
+        skipped=$((skipped + 1))
+        skips+=("$name(time budget)")
+        echo "=== $name: SKIPPED (time budget: ${used} s used, ~${estimate} s needed, budget ${budget} s)"
+        return
+    fi
     echo "=== $name: $*"
     local start=$SECONDS rc=0
     "$@" || rc=$?
@@ -36,22 +55,23 @@ suite() {
     fi
 }
 
-suite format cargo fmt --all -- --check
-suite clippy cargo clippy --workspace --all-targets --all-features -- -D warnings
-suite rust-tests cargo test --workspace
-suite c-examples-valgrind bash scripts/c-examples.sh --valgrind
-# The phone targets compile (cargo check, stable toolchains). The rest of
-# scripts/check-targets.sh (release size, aarch64 under qemu, aarch64-apple-ios-sim) and
-# scripts/tsan.sh are not in this run yet: see the README.
-suite targets bash scripts/check-targets.sh --only android-arm64 --only android-armv7 \
-    --only android-x86_64 --only ios --only ohos
-suite asan bash scripts/asan.sh
-suite fuzz bash scripts/fuzz.sh 20
-suite autobahn bash scripts/autobahn.sh
-suite python bash scripts/test-python.sh
-suite node bash scripts/test-node.sh
-suite kotlin bash scripts/test-kotlin.sh
-suite swift bash scripts/test-swift.sh
+suite format 10 cargo fmt --all -- --check
+suite clippy 200 cargo clippy --workspace --all-targets --all-features -- -D warnings
+suite rust-tests 500 bash scripts/rust-tests.sh
+suite c-examples-valgrind 200 bash scripts/c-examples.sh --valgrind
+# The phone targets compile (cargo check: 3 Android ABIs with jni, iOS device and simulator,
+# HarmonyOS), and the C examples run on aarch64 Linux under qemu-user. The release-size check
+# of scripts/check-targets.sh is not in this run: the 4.0 MB goal is not met yet (BENCHMARKS.md).
+suite targets 800 bash scripts/check-targets.sh --only android-arm64 --only android-armv7 \
+    --only android-x86_64 --only ios --only ios-sim --only ohos --only aarch64-run
+suite asan 400 bash scripts/asan.sh
+suite tsan 700 bash scripts/tsan.sh
+suite fuzz 450 bash scripts/fuzz.sh 20
+suite autobahn 300 bash scripts/autobahn.sh --quick-deflate
+suite python 150 bash scripts/test-python.sh
+suite node 150 bash scripts/test-node.sh
+suite kotlin 350 bash scripts/test-kotlin.sh
+suite swift 400 bash scripts/test-swift.sh
 
 echo
 if ((failed > 0)); then
@@ -60,5 +80,10 @@ fi
 if ((skipped > 0)); then
     echo "skipped suites: ${skips[*]}"
 fi
-echo "suites: $passed passed, $failed failed, $skipped skipped"
+skipped_tests=$(grep -c . "$WXNET_SKIPPED_TESTS" || true)
+if ((skipped_tests > 0)); then
+    echo "tests skipped inside passing suites (not passed):"
+    sed 's/^/  /' "$WXNET_SKIPPED_TESTS"
+fi
+echo "suites: $passed passed, $failed failed, $skipped skipped; single tests skipped: $skipped_tests"
 ((failed == 0))

@@ -21,6 +21,8 @@ export RUSTFLAGS="-Zsanitizer=thread"
 export RUSTDOCFLAGS="-Zsanitizer=thread"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp"
 export CARGO_TARGET_DIR=target/tsan
+# Instrumented code runs 5-20x slower: the tests' wait bounds scale (tests/support `scaled`).
+export WXNET_TEST_TIMEOUT_SCALE=10
 # The test binaries run their tests one at a time so that a report names one test.
 cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu -p wxnet \
     --test stress --test socket -- --test-threads=1

@@ -305,3 +305,24 @@ pub fn response_decoding(data: &[u8]) {
         let _ = decode::is_json(&text);
     }
 }
+
+/// The HTTP/3 frame guard (`net/h3_guard.rs`) over a server's request-stream bytes: the
+/// first two input bytes choose where the stream is cut into chunks, the rest is the
+/// stream. Never a panic; when the stream passes, every byte is counted as body or
+/// framing, h3 gets no more than arrived, and the same stream in one chunk gives the same
+/// bytes to h3.
+#[cfg(feature = "quic")]
+pub fn h3_frames(data: &[u8]) {
+    let (cuts, stream) = match data {
+        [a, b, rest @ ..] => ([usize::from(*a), usize::from(*a) + usize::from(*b)], rest),
+        _ => return,
+    };
+    let Ok((pieces, body, other)) = crate::net::h3_guard::scan_in_pieces(stream, &cuts) else {
+        return;
+    };
+    assert_eq!(body + other, stream.len() as u64, "every byte is body or framing");
+    assert!(pieces.len() <= stream.len(), "h3 gets no more than arrived");
+    if let Ok((whole, ..)) = crate::net::h3_guard::scan_in_pieces(stream, &[]) {
+        assert_eq!(pieces, whole, "chunking does not change what h3 gets");
+    }
+}

@@ -8,8 +8,8 @@
 //! - Records of the libraries below (see [`THIRD_PARTY`]) only at `warn` and
 //!   `error`, which are their protocol-failure reports (TLS alerts, refused
 //!   frames). Their `debug` and `trace` records are dropped: they print what
-//!   goes over the wire (tungstenite's `Received message <payload>`, header
-//!   dumps, TLS handshake details).
+//!   goes over the wire (header dumps, TLS handshake details, frame
+//!   traces).
 //! - Nothing from any other crate.
 //!
 //! The callback may call [`set_sink`] (the C `wxnet_set_log_callback`)
@@ -37,8 +37,7 @@ pub const THIRD_PARTY: &[&str] = &[
     "quinn",
     "quinn_proto",
     "quinn_udp",
-    "tungstenite",
-    "tokio_tungstenite",
+    "yawc",
 ];
 
 /// Whether a record of `target` at `level` may reach the host at all

@@ -92,12 +92,8 @@ impl Rss {
 }
 
 /// Waits (bounded) until `done`; fails the test with `what` otherwise.
-fn wait_until(what: &str, bound: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + bound;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+fn wait_until(what: &str, bound: Duration, done: impl FnMut() -> bool) {
+    wait_for_condition(what, bound, Duration::from_millis(2), done);
 }
 
 fn poll_app(extra: Value) -> App {

@@ -1,7 +1,8 @@
 //! The host's log callback (`wxnet_set_log_callback`, the C ABI hosts use):
 //! at the most verbose level it never receives a query string, header value,
 //! cookie, body, file content or socket message, whatever path it took
-//! (wxnet's own records and those of hyper, rustls, tungstenite & co.); and
+//! (wxnet's own records and those of hyper, rustls, yawc & co.; compressed
+//! sockets: tests/deflate.rs); and
 //! the callback may replace itself from inside without a deadlock.
 //!
 //! The callback is process-wide: the tests of this binary take turns.

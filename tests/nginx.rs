@@ -34,7 +34,7 @@ impl Nginx {
     /// Starts nginx, or prints SKIPPED and returns None when it is not installed.
     fn start(test: &str) -> Option<Nginx> {
         let Some(binary) = nginx_binary() else {
-            println!("SKIPPED {test}: nginx is not installed (apt-get install nginx)");
+            skip(test, "nginx is not installed (apt-get install nginx)");
             return None;
         };
         let dir = std::env::temp_dir().join(format!("wxnet-nginx-{}-{test}", std::process::id()));
@@ -230,4 +230,27 @@ fn nginx_150_header_fields_succeed() {
     let ok = app.terminal(json!({"url": nginx.url("/many")}));
     assert_success(&ok);
     assert_eq!(ok.json["header"]["x-field-149"], "v149");
+}
+
+#[test]
+fn nginx_sequential_requests_reuse_one_http1_connection() {
+    let Some(nginx) = Nginx::start("reuse") else {
+        return;
+    };
+    let app = TestApp::new(json!({"urlCheck": false}));
+    // Compressed and chunked (nginx gzip/br), then plain with Content-Length.
+    for header in [json!({}), json!({"Accept-Encoding": "identity"})] {
+        for i in 0..4 {
+            let ok = app.terminal(json!({"url": nginx.url("/cached"), "header": header}));
+            assert_success(&ok);
+            assert_eq!(ok.json["profile"]["protocol"], "http1.1");
+            if i > 0 {
+                assert_eq!(
+                    ok.json["profile"]["socketReused"], true,
+                    "request {i} with {header} opened a new connection: {:?}",
+                    ok.json["profile"]
+                );
+            }
+        }
+    }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use support::{assert_fail, assert_success, url, wait_for_condition, Got, TestApp};
 use wxnet::EventKind;
-use wxnet_testserver::{ServerOptions, TestServer};
+use wxnet_testserver::{RawH3, RawH3End, ServerOptions, TestServer};
 
 static H3: LazyLock<TestServer> = LazyLock::new(|| {
     TestServer::start_with(ServerOptions {
@@ -206,4 +206,167 @@ fn timeout_over_http3() {
     let ok = get(&app, "/delay/50", json!({"timeout": 5000}));
     assert_success(&ok);
     assert_eq!(protocol(&ok), "h3");
+}
+
+/// An app that learned (over TCP) the Alt-Svc of a server with the hand-written HTTP/3
+/// listener `mode`, and the server.
+fn raw_h3(mode: RawH3) -> (TestServer, TestApp) {
+    let server = TestServer::start_with(ServerOptions {
+        h3_raw: Some(mode),
+        ..Default::default()
+    });
+    let app = app_for(&server);
+    let learned = get(&app, "/alpn", json!({}));
+    assert_eq!(learned.text(), "HTTP/1.1");
+    (server, app)
+}
+
+/// The first answer of `app` that came over HTTP/3 (a QUIC handshake slower than the head
+/// start sends a request over TCP; the connection is pooled for the next one).
+/// Waits (bounded) until the raw HTTP/3 server's `what` has ended; returns how it ended
+/// and the bytes the server wrote.
+fn raw_answer_end(server: &TestServer, what: &str) -> (Option<RawH3End>, u64) {
+    let stats = server.h3_raw_stats().expect("raw listener");
+    wait_for_condition(what, Duration::from_secs(10), Duration::from_millis(2), || {
+        stats.ended().is_some()
+    });
+    (stats.ended(), stats.written())
+}
+
+fn over_h3(app: &TestApp, path: &str) -> Got {
+    for _ in 0..5 {
+        let got = get(app, path, json!({"timeout": 20000, "responseType": "arraybuffer"}));
+        if got.kind == EventKind::Fail || protocol(&got) == "h3" {
+            return got;
+        }
+    }
+    panic!("no request went over HTTP/3");
+}
+
+#[test]
+fn http3_headers_frame_announcing_64_mib_fails_early_and_stops_the_stream() {
+    let (server, app) = raw_h3(RawH3::AnnouncedHeaders(64 << 20));
+    let got = over_h3(&app, "/junk");
+    assert_fail(
+        &got,
+        600001,
+        "request:fail response header section exceeds 262144 bytes",
+    );
+    let (end, written) = raw_answer_end(&server, "the server's answer to end");
+    // H3_MESSAGE_ERROR (0x10e): the client stopped the stream, at the frame header.
+    assert_eq!(end, Some(RawH3End::Stopped(0x10e)), "STOP_SENDING from the client");
+    // The server could write no more than QUIC flow control allowed: the stream window
+    // (quinn's default 1.25 MB) beyond what the client read, which was the frame header.
+    eprintln!("raw h3 server wrote {written} bytes before the client stopped the stream");
+    assert!(
+        written <= 4 << 20,
+        "server wrote {written} bytes of a 64 MiB HEADERS frame"
+    );
+    // The same connection still serves the next request (it fails the same way).
+    let again = over_h3(&app, "/junk");
+    assert_fail(
+        &again,
+        600001,
+        "request:fail response header section exceeds 262144 bytes",
+    );
+}
+
+#[test]
+fn http3_header_sections_are_limited_like_http1_and_http2() {
+    // 200 KiB: within 256 KiB.
+    let (_server, app) = raw_h3(RawH3::Headers(200 * 1024));
+    let ok = over_h3(&app, "/big-head");
+    assert_success(&ok);
+    assert_eq!(protocol(&ok), "h3");
+    assert_eq!(ok.text(), "ok");
+    let value = ok.json["header"]["x-big"].as_str().expect("x-big");
+    assert_eq!(
+        value.len(),
+        200 * 1024 - (":status".len() + 3 + 32) - ("x-big".len() + 32)
+    );
+    // Just over 256 KiB (its frame is under the guard's frame bound, so h3's own count
+    // refuses it): the same FAIL as over HTTP/1.1 and HTTP/2 (tests/semantics.rs).
+    let (_server, app) = raw_h3(RawH3::Headers(256 * 1024 + 1024));
+    assert_fail(
+        &over_h3(&app, "/big-head"),
+        600001,
+        "request:fail response header section exceeds 262144 bytes",
+    );
+}
+
+#[test]
+fn http3_flood_of_empty_data_frames_fails_and_stops_the_stream() {
+    // Empty DATA frames carry nothing, but each one h3 decodes makes it read more of the
+    // stream: 64 MiB of them after a valid head.
+    let (server, app) = raw_h3(RawH3::EmptyDataFrames(64 << 20));
+    let got = over_h3(&app, "/empty-frames");
+    assert_fail(&got, 600001, "request:fail");
+    let msg = got.json["errMsg"].as_str().expect("errMsg");
+    assert!(
+        msg.contains("HTTP/3 server sent") && msg.contains("bytes of framing for 0 bytes of body"),
+        "{msg}"
+    );
+    let (end, written) = raw_answer_end(&server, "the server's answer to end");
+    // H3_EXCESSIVE_LOAD (0x107).
+    assert_eq!(end, Some(RawH3End::Stopped(0x107)), "STOP_SENDING from the client");
+    assert!(written <= 4 << 20, "server wrote {written} bytes of empty frames");
+}
+
+#[test]
+fn http3_empty_and_unknown_frames_inside_a_body_are_skipped() {
+    // h3 alone took the empty DATA frame for the end of the body: SUCCESS with `ab`.
+    let (_server, app) = raw_h3(RawH3::BodyWithEmptyFrames);
+    let ok = over_h3(&app, "/body");
+    assert_success(&ok);
+    assert_eq!(protocol(&ok), "h3");
+    assert_eq!(ok.text(), "abcd");
+}
+
+#[test]
+fn http3_huge_settings_frame_on_the_control_stream_closes_the_connection() {
+    let (server, app) = raw_h3(RawH3::HugeSettings(64 << 20));
+    let got = get(&app, "/settings", json!({"timeout": 20000}));
+    let (end, written) = raw_answer_end(&server, "the control stream to end");
+    // The client stopped the stream at 64 KiB (H3_EXCESSIVE_LOAD, 0x107) and closed the
+    // connection: the server sees either first.
+    assert!(
+        matches!(end, Some(RawH3End::Stopped(0x107) | RawH3End::Lost)),
+        "{end:?}"
+    );
+    assert!(
+        written <= 4 << 20,
+        "server wrote {written} bytes of a 64 MiB SETTINGS frame"
+    );
+    // The request went over HTTP/3 and failed with its connection, or went over TCP when
+    // the handshake did not finish within the head start (the server routes: 404).
+    if got.kind == EventKind::Fail {
+        assert_fail(&got, 600001, "request:fail");
+        let msg = got.json["errMsg"].as_str().expect("errMsg");
+        assert!(
+            msg.contains("more than 65536 bytes on a unidirectional stream"),
+            "{msg}"
+        );
+    } else {
+        assert_eq!(protocol(&got), "http1.1", "{got:?}");
+    }
+}
+
+#[test]
+fn http3_body_in_small_frames_arrives_whole() {
+    // 8 MiB in DATA frames of 1000 bytes: h3 reads ahead at every frame boundary, so the
+    // guard's read-ahead bound (256 KiB of body not yet taken) holds the stream back again
+    // and again; the body must still arrive whole and in order.
+    let total = 8 << 20;
+    let (server, app) = raw_h3(RawH3::BodyFrames { frame: 1000, total });
+    let ok = over_h3(&app, "/frames");
+    assert_success(&ok);
+    assert_eq!(protocol(&ok), "h3");
+    assert_eq!(ok.data.len(), total);
+    let wrong = ok
+        .data
+        .iter()
+        .enumerate()
+        .position(|(i, b)| *b != wxnet_testserver::raw_body_byte(i));
+    assert_eq!(wrong, None, "first wrong byte");
+    assert_eq!(server.h3_raw_stats().and_then(|s| s.ended()), Some(RawH3End::Written));
 }

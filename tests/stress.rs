@@ -91,7 +91,7 @@ fn thousands_of_requests_random_aborts_and_a_free_mid_flight() {
         w.join().expect("worker thread");
     }
     // Let the rest finish (the /hang ones end by abort or their timeout), then free.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + scaled(Duration::from_secs(60));
     loop {
         let done = {
             let tasks = ledger.tasks.lock().expect("ledger");

@@ -174,6 +174,7 @@ async fn network(
                 log::debug!("h3 not used for {}: {why}", target.host);
             }
             Err(crate::net::h3::H3Error::Failed(why)) => return Err(WxError::network(why)),
+            Err(crate::net::h3::H3Error::HeadTooLarge) => return Err(header_too_large()),
         }
     }
 

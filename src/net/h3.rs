@@ -14,7 +14,8 @@
 //! certificate checked for the origin's host even when Alt-Svc names another.
 //! DNS honours the app's `resolve` pins (see [`H3Client::resolve`]).
 //! Response headers are limited to [`super::limits::MAX_RESPONSE_HEADER_BYTES`]
-//! (announced to the server, and enforced when they are decoded).
+//! (announced to the server, and enforced when they are decoded); what h3 may
+//! buffer from a server before that is bounded by [`super::h3_guard`].
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -33,6 +34,7 @@ use tokio::sync::watch;
 
 use super::alt_svc::{AltSvcCache, Alternative};
 use super::body::{BodyError, ReqBody, RespBody};
+use super::h3_guard::{GuardedBidi, GuardedConnection, GuardedOpener, GuardedRecv, Guards, StreamGuard, Violation};
 use super::{connector, ConnInfo, ConnectTimings};
 use crate::runtime::now_ms;
 
@@ -50,6 +52,8 @@ pub enum H3Error {
     Unavailable(String),
     /// The request was sent and then failed: the request fails.
     Failed(String),
+    /// The response header section is over the limit (or its frame is).
+    HeadTooLarge,
 }
 
 /// What [`H3Client::send`] returns: the response, its connection, and
@@ -60,8 +64,8 @@ pub struct H3Response {
     pub reused: bool,
 }
 
-type H3Sender = h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>;
-type RecvStream = h3::client::RequestStream<h3_quinn::RecvStream, Bytes>;
+type H3Sender = h3::client::SendRequest<GuardedOpener, Bytes>;
+type RecvStream = h3::client::RequestStream<GuardedRecv, Bytes>;
 
 /// A live connection.
 #[derive(Clone)]
@@ -69,6 +73,8 @@ struct Pooled {
     send: H3Sender,
     conn: quinn::Connection,
     info: ConnInfo,
+    /// Guards of request streams opened on this connection.
+    guards: Guards,
 }
 
 impl Pooled {
@@ -128,6 +134,13 @@ impl H3Client {
         tls.alpn_protocols = vec![b"h3".to_vec()];
         let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| format!("QUIC TLS: {e}"))?;
         let mut transport = quinn::TransportConfig::default();
+        // What quinn holds for a server's streams is bounded per stream (its stream receive
+        // window, 1.25 MB); the number of such streams is bounded here. HTTP/3 servers may
+        // not open bidirectional streams at all (RFC 9114 6.1); they need 3 unidirectional
+        // ones (control, QPACK encoder and decoder) plus the odd reserved one, which h3
+        // stops at once.
+        transport.max_concurrent_bidi_streams(0u32.into());
+        transport.max_concurrent_uni_streams(16u32.into());
         transport.max_idle_timeout(Some(
             quinn::IdleTimeout::try_from(IDLE_TIMEOUT).expect("30 s is a valid QUIC idle timeout"),
         ));
@@ -154,7 +167,7 @@ impl H3Client {
             Some(p) => (p, true),
             None => (self.fresh(&key, target).await?, false),
         };
-        let stream = match open(&pooled, &parts, &body).await {
+        let (stream, guard) = match open(&pooled, &parts, &body).await {
             Ok(stream) => stream,
             Err(e) if reused => {
                 // A pooled connection the server closed meanwhile: nothing was
@@ -168,9 +181,17 @@ impl H3Client {
             }
             Err(e) => return Err(H3Error::Unavailable(e)),
         };
-        let response = transfer(&pooled, stream, body)
-            .await
-            .map_err(|e| H3Error::Failed(e.to_string()))?;
+        let response = match transfer(&pooled, stream, guard, body).await {
+            Ok(response) => response,
+            Err((e, connection_failed)) => {
+                if connection_failed {
+                    // h3 closes the connection in its driver task, a moment
+                    // later: the next request must not pick it meanwhile.
+                    self.forget(&key, &pooled);
+                }
+                return Err(e);
+            }
+        };
         Ok(H3Response {
             response,
             info: pooled.info,
@@ -310,9 +331,10 @@ impl H3Client {
             .map_err(|e| format!("QUIC handshake failed: {e}"))?;
         t.connect_end = now_ms();
         t.tls_end = t.connect_end;
+        let guards = Guards::default();
         let (mut driver, send) = h3::client::builder()
             .max_field_section_size(super::limits::MAX_RESPONSE_HEADER_BYTES as u64)
-            .build(h3_quinn::Connection::new(conn.clone()))
+            .build(GuardedConnection::new(conn.clone(), guards.clone()))
             .await
             .map_err(|e| format!("HTTP/3 setup failed: {e}"))?;
         let info = ConnInfo::new(conn.remote_address(), false, t);
@@ -320,7 +342,12 @@ impl H3Client {
         tokio::spawn(async move {
             let _ = std::future::poll_fn(|cx| driver.poll_close(cx)).await;
         });
-        Ok(Pooled { send, conn, info })
+        Ok(Pooled {
+            send,
+            conn,
+            info,
+            guards,
+        })
     }
 }
 
@@ -369,11 +396,15 @@ const CONNECTION_SPECIFIC: &[&str] = &[
     "host",
 ];
 
-type BidiStream = h3::client::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
+type BidiStream = h3::client::RequestStream<GuardedBidi<Bytes>, Bytes>;
 
 /// Opens a stream and sends the request head. Nothing reaches the server
 /// when this fails.
-async fn open(pooled: &Pooled, parts: &http::request::Parts, body: &ReqBody) -> Result<BidiStream, String> {
+async fn open(
+    pooled: &Pooled,
+    parts: &http::request::Parts,
+    body: &ReqBody,
+) -> Result<(BidiStream, Arc<StreamGuard>), String> {
     let mut headers: HeaderMap = parts.headers.clone();
     for name in CONNECTION_SPECIFIC {
         headers.remove(*name);
@@ -399,8 +430,12 @@ async fn open(pooled: &Pooled, parts: &http::request::Parts, body: &ReqBody) -> 
         .send_request(head)
         .await
         .map_err(|e| format!("HTTP/3 stream could not be opened: {e}"))?;
+    let guard = pooled
+        .guards
+        .claim(stream.id())
+        .ok_or("HTTP/3 stream opened without its guard")?;
     pooled.info.add_sent(head_bytes);
-    Ok(stream)
+    Ok((stream, guard))
 }
 
 fn header_bytes(headers: &HeaderMap) -> usize {
@@ -408,11 +443,17 @@ fn header_bytes(headers: &HeaderMap) -> usize {
 }
 
 /// Sends the body, then waits for the response head.
-async fn transfer(pooled: &Pooled, stream: BidiStream, mut body: ReqBody) -> Result<http::Response<RespBody>, String> {
+async fn transfer(
+    pooled: &Pooled,
+    stream: BidiStream,
+    guard: Arc<StreamGuard>,
+    mut body: ReqBody,
+) -> Result<http::Response<RespBody>, (H3Error, bool)> {
     let (send_half, recv_half) = stream.split();
     let mut recv = RecvBody {
         stream: recv_half,
         info: pooled.info.clone(),
+        guard,
         done: false,
         reading: false,
     };
@@ -420,7 +461,12 @@ async fn transfer(pooled: &Pooled, stream: BidiStream, mut body: ReqBody) -> Res
         stream: send_half,
         done: false,
     };
-    let send_failed = |e: &dyn std::fmt::Display| format!("sending the HTTP/3 request failed: {e}");
+    let send_failed = |e: &dyn std::fmt::Display| {
+        (
+            H3Error::Failed(format!("sending the HTTP/3 request failed: {e}")),
+            false,
+        )
+    };
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| send_failed(&e))?;
         if let Ok(data) = frame.into_data() {
@@ -432,11 +478,19 @@ async fn transfer(pooled: &Pooled, stream: BidiStream, mut body: ReqBody) -> Res
     sender.stream.finish().await.map_err(|e| send_failed(&e))?;
     sender.done = true;
     recv.reading = true;
-    let response = recv
-        .stream
-        .recv_response()
-        .await
-        .map_err(|e| format!("HTTP/3 response failed: {e}"))?;
+    let response = recv.stream.recv_response().await.map_err(|e| {
+        let connection_failed = matches!(e, h3::error::StreamError::ConnectionError { .. });
+        let error = if matches!(e, h3::error::StreamError::HeaderTooBig { .. }) {
+            H3Error::HeadTooLarge
+        } else {
+            match recv.guard.violation() {
+                Some(Violation::HeadTooLarge) => H3Error::HeadTooLarge,
+                Some(v) => H3Error::Failed(format!("HTTP/3 response failed: {v}")),
+                None => H3Error::Failed(format!("HTTP/3 response failed: {e}")),
+            }
+        };
+        (error, connection_failed)
+    })?;
     recv.reading = false;
     let (head, ()) = response.into_parts();
     pooled.info.add_received(header_bytes(&head.headers) + 3);
@@ -463,6 +517,9 @@ impl Drop for Sender {
 struct RecvBody {
     stream: RecvStream,
     info: ConnInfo,
+    /// Told how much body was taken (h3's read-ahead bound); says why it
+    /// failed a stream.
+    guard: Arc<StreamGuard>,
     done: bool,
     /// A read is in flight: h3-quinn then holds the QUIC stream inside its
     /// read future and panics on `stop_sending`; dropping the future drops
@@ -485,6 +542,7 @@ impl Body for RecvBody {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(Some(mut buf))) => {
                 let data = buf.copy_to_bytes(buf.remaining());
+                this.guard.delivered(data.len());
                 this.info.add_received(data.len());
                 Poll::Ready(Some(Ok(Frame::data(data))))
             }
@@ -494,7 +552,10 @@ impl Body for RecvBody {
             }
             Poll::Ready(Err(e)) => {
                 this.done = true;
-                Poll::Ready(Some(Err(Box::new(e))))
+                match this.guard.violation() {
+                    Some(v) => Poll::Ready(Some(Err(Box::new(v)))),
+                    None => Poll::Ready(Some(Err(Box::new(e)))),
+                }
             }
         }
     }

@@ -14,6 +14,8 @@ pub(crate) mod dns_wire;
 pub(crate) mod doh;
 #[cfg(feature = "quic")]
 pub mod h3;
+#[cfg(feature = "quic")]
+pub(crate) mod h3_guard;
 pub(crate) mod limits;
 pub mod stream;
 pub mod tls;

@@ -13,7 +13,7 @@ use tokio_rustls::client::TlsStream;
 
 use super::ConnInfo;
 
-/// Plain TCP or TLS over TCP, as tokio IO (what tungstenite also takes).
+/// Plain TCP or TLS over TCP, as tokio IO (what the WebSocket stack also runs on).
 pub enum MaybeTls {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),

@@ -1,6 +1,10 @@
 //! Opening a socket: our connector (DNS + pins, TCP, TLS with http/1.1
 //! ALPN), then the HTTP/1.1 upgrade done by hyper, checked as browsers check
-//! it (RFC 6455 section 4.1), then a tungstenite stream on the upgraded IO.
+//! it (RFC 6455 section 4.1), then a yawc WebSocket on the upgraded IO.
+//!
+//! With `perMessageDeflate: true` the request offers `permessage-deflate;
+//! client_max_window_bits` (RFC 7692); the server's answer is checked here
+//! (see [`deflate_answer`]) and handed to yawc, which compresses and inflates.
 
 use std::time::Duration;
 
@@ -10,15 +14,14 @@ use http_body_util::Empty;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
-use tokio_tungstenite::tungstenite::handshake::client::generate_key;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::WebSocketStream;
+use yawc::{DeflateOptions, Options, Role, WebSocket};
 
 use crate::errors::WxError;
 use crate::event::res::Headers;
 use crate::net::Connector;
 use crate::runtime::now_ms;
+
+use super::wire::{Tapped, Wire};
 
 /// A validated connectSocket request.
 pub struct Target {
@@ -26,6 +29,8 @@ pub struct Target {
     pub headers: HeaderMap,
     pub protocols: Vec<String>,
     pub no_delay: bool,
+    /// `perMessageDeflate`: offer permessage-deflate.
+    pub deflate: bool,
     pub timeout: Duration,
     /// The largest message and frame accepted (`maxSocketMessageBytes`).
     pub max_message_bytes: usize,
@@ -45,10 +50,22 @@ pub struct SocketProfile {
     pub cost: f64,
 }
 
-pub type Ws = WebSocketStream<TokioIo<Upgraded>>;
+pub type Ws = WebSocket<Tapped<TokioIo<Upgraded>>>;
+
+/// What the request offers when `perMessageDeflate` is true, in order of
+/// preference (RFC 7692 section 5): permessage-deflate with its defaults and
+/// that we can compress with a smaller window if the server asks
+/// (`client_max_window_bits`, 8 to 15); then the same with the hint that we
+/// will not take the compression context over, for a server that wants that
+/// (it says so with `client_no_context_takeover` in its answer, which is
+/// what we honour). A server that can take the first picks the first.
+pub const DEFLATE_OFFER: &str =
+    "permessage-deflate; client_max_window_bits, permessage-deflate; client_max_window_bits; client_no_context_takeover";
 
 pub struct Opened {
     pub ws: Ws,
+    /// Decides the close frame when the session fails the connection.
+    pub wire: Wire,
     pub headers: Headers,
     pub profile: SocketProfile,
 }
@@ -107,7 +124,7 @@ pub async fn open(connector: &Connector, target: &Target) -> Result<Opened, WxEr
             }
         }
     };
-    verify(&response, &key, &target.protocols)?;
+    let extensions = verify(&response, &key, &target.protocols, target.deflate)?;
     let headers = Headers::from_http(response.headers());
     let upgraded = if handed_off {
         hyper::upgrade::on(response).await
@@ -117,14 +134,38 @@ pub async fn open(connector: &Connector, target: &Target) -> Result<Opened, WxEr
         upgraded
     };
     let upgraded = upgraded.map_err(|e| failure(format!("upgrade failed: {e}")))?;
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(target.max_message_bytes))
-        .max_frame_size(Some(target.max_message_bytes));
-    let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Client, Some(config)).await;
+    // yawc's limits are exclusive; ours is the largest size accepted. Both
+    // apply to the inflated size too (a frame and a fragmented message).
+    let limit = target.max_message_bytes.saturating_add(1);
+    let mut options = Options {
+        max_payload_read: Some(limit),
+        max_read_buffer: Some(limit),
+        check_utf8: true,
+        ..Options::default()
+    };
+    if extensions.is_some() {
+        options.compression = Some(DeflateOptions {
+            // An empty message goes out uncompressed (RFC 7692 allows any
+            // message to): yawc 0.5 never finishes compressing an empty
+            // message once the context holds an earlier one (its sync flush
+            // waits for output zlib does not repeat).
+            compression_threshold: 1,
+            ..DeflateOptions::default()
+        });
+    }
+    let wire = Wire::default();
+    let io = wire.tap(TokioIo::new(upgraded));
+    let ws =
+        WebSocket::from_stream_with_extensions(io, Role::Client, extensions.as_deref(), options).map_err(failure)?;
     let opened_at = now_ms();
     profile.handshake_cost = round3(opened_at - handshake_start);
     profile.cost = round3(opened_at - profile.fetch_start);
-    Ok(Opened { ws, headers, profile })
+    Ok(Opened {
+        ws,
+        wire,
+        headers,
+        profile,
+    })
 }
 
 fn upgrade_request(
@@ -160,13 +201,26 @@ fn upgrade_request(
     if !target.protocols.is_empty() {
         h.insert(header::SEC_WEBSOCKET_PROTOCOL, value(&target.protocols.join(", "))?);
     }
+    if target.deflate {
+        h.insert(
+            header::SEC_WEBSOCKET_EXTENSIONS,
+            HeaderValue::from_static(DEFLATE_OFFER),
+        );
+    }
     Ok(request)
 }
 
 /// RFC 6455 4.1 as browsers apply it: 101, `Upgrade: websocket`,
 /// `Connection: upgrade`, the accept key; a subprotocol only if offered (a
-/// server that picks none is fine); no extension (none is offered).
-fn verify<B>(response: &http::Response<B>, key: &str, offered: &[String]) -> Result<(), WxError> {
+/// server that picks none is fine); an extension only if offered, and then
+/// only permessage-deflate with parameters we can honour. Returns the agreed
+/// `Sec-WebSocket-Extensions` value, if any.
+fn verify<B>(
+    response: &http::Response<B>,
+    key: &str,
+    offered: &[String],
+    deflate: bool,
+) -> Result<Option<String>, WxError> {
     if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
         return Err(failure(format!("upgrade refused: HTTP {}", response.status().as_u16())));
     }
@@ -190,14 +244,145 @@ fn verify<B>(response: &http::Response<B>, key: &str, offered: &[String]) -> Res
             "handshake failed: the server chose a subprotocol that was not offered",
         ));
     }
-    if h.contains_key(header::SEC_WEBSOCKET_EXTENSIONS) {
+    let answers: Vec<&str> = h
+        .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+        .iter()
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| failure("handshake failed: Sec-WebSocket-Extensions is not text"))
+        })
+        .collect::<Result<_, _>>()?;
+    let answer = answers.join(",");
+    if answer.trim().is_empty() {
+        return Ok(None);
+    }
+    if !deflate {
         return Err(failure(
             "handshake failed: the server chose an extension that was not offered",
         ));
     }
+    deflate_answer(&answer)
+        .map(|()| Some(answer.trim().to_owned()))
+        .map_err(|why| failure(format!("handshake failed: {why}")))
+}
+
+/// RFC 7692 section 7.1 for a client that offered [`DEFLATE_OFFER`]: one
+/// `permessage-deflate` with no parameter twice, no unknown parameter, window
+/// bits 8 to 15 (`client_max_window_bits` allowed because it was offered).
+pub fn deflate_answer(answer: &str) -> Result<(), String> {
+    let mut extensions = answer.split(',');
+    let first = extensions.next().unwrap_or("");
+    if extensions.next().is_some() {
+        return Err("the server chose more than one extension".into());
+    }
+    let mut parts = first.split(';').map(str::trim);
+    let name = parts.next().unwrap_or("");
+    if !name.eq_ignore_ascii_case("permessage-deflate") {
+        return Err("the server chose an extension that was not offered".into());
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for param in parts {
+        let (key, value) = match param.split_once('=') {
+            Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.trim().trim_matches('"'))),
+            None => (param.to_ascii_lowercase(), None),
+        };
+        if seen.contains(&key) {
+            return Err(format!("permessage-deflate parameter {key} given twice"));
+        }
+        let ok = match key.as_str() {
+            "server_no_context_takeover" | "client_no_context_takeover" => value.is_none(),
+            "server_max_window_bits" | "client_max_window_bits" => {
+                let bits = value.filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()));
+                matches!(bits.and_then(|v| v.parse::<u8>().ok()), Some(8..=15))
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(format!("permessage-deflate parameter {param:?} is not one we accept"));
+        }
+        seen.push(key);
+    }
     Ok(())
+}
+
+/// A fresh `Sec-WebSocket-Key`: 16 random bytes, base64.
+fn generate_key() -> String {
+    let mut nonce = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut nonce)
+        .expect("the system random source works");
+    base64(&nonce)
+}
+
+/// The `Sec-WebSocket-Accept` a server must answer `key` with (RFC 6455 4.2.2).
+fn derive_accept_key(key: &[u8]) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+    ctx.update(key);
+    ctx.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64(ctx.finish().as_ref())
+}
+
+/// Standard base64 with padding (RFC 4648 section 4).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(chunk.get(1).copied().unwrap_or(0)) << 8)
+            | u32::from(chunk.get(2).copied().unwrap_or(0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_key_is_the_rfc_example() {
+        // RFC 6455 section 1.3.
+        assert_eq!(
+            derive_accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(generate_key().len(), 24);
+    }
+
+    #[test]
+    fn deflate_answers_we_accept_and_refuse() {
+        for ok in [
+            "permessage-deflate",
+            "permessage-deflate; client_max_window_bits=8",
+            "permessage-deflate; server_max_window_bits=10; server_no_context_takeover",
+            "Permessage-Deflate;client_no_context_takeover; client_max_window_bits=\"15\"",
+        ] {
+            assert_eq!(deflate_answer(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "x-webkit-deflate-frame",
+            "permessage-deflate, permessage-deflate",
+            "permessage-deflate; server_max_window_bits=16",
+            "permessage-deflate; server_max_window_bits=7",
+            "permessage-deflate; server_max_window_bits",
+            "permessage-deflate; client_max_window_bits=08x",
+            "permessage-deflate; server_no_context_takeover=1",
+            "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+            "permessage-deflate; mystery",
+        ] {
+            assert!(deflate_answer(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -12,6 +12,7 @@
 
 mod handshake;
 mod session;
+mod wire;
 
 use std::sync::{Arc, Mutex};
 
@@ -36,14 +37,24 @@ enum Phase {
 }
 
 /// What the host asks of a live socket.
-#[derive(Debug)]
 pub(crate) enum Command {
-    Send(tokio_tungstenite::tungstenite::Message),
+    Send(yawc::Frame),
     /// Start the closing handshake (bounded by [`CLOSE_WAIT`]).
     Close(u16, String),
     /// End now, even mid-send: a close frame goes out only if it can be
     /// written without waiting.
     Abort,
+}
+
+/// Says what a command is, never what a message holds (log privacy).
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Send(frame) => write!(f, "Send({:?}, {} bytes)", frame.opcode(), frame.payload().len()),
+            Command::Close(code, _) => write!(f, "Close({code})"),
+            Command::Abort => f.write_str("Abort"),
+        }
+    }
 }
 
 /// The host-facing control of one socket (the task's [`crate::task::Control`]).
@@ -59,13 +70,12 @@ impl SocketHandle {
 
     /// Queues a message; only while open. Never blocks.
     pub fn send(&self, data: &[u8], binary: bool) -> Result<(), ApiError> {
-        use tokio_tungstenite::tungstenite::Message;
         let message = if binary {
-            Message::Binary(Bytes::copy_from_slice(data))
+            yawc::Frame::binary(Bytes::copy_from_slice(data))
         } else {
-            let text = std::str::from_utf8(data)
+            std::str::from_utf8(data)
                 .map_err(|_| ApiError::new(Status::InvalidArgument, "a text message must be UTF-8"))?;
-            Message::Text(text.into())
+            yawc::Frame::text(Bytes::copy_from_slice(data))
         };
         let phase = self.phase.lock().expect("socket phase lock poisoned");
         if *phase != Phase::Open {
@@ -161,13 +171,14 @@ pub(crate) fn start(app: &AppCore, opts: &Opts) -> Result<handshake::Target, WxE
         None => true,
         Some(_) => opts.bool("tcpNoDelay")?,
     };
-    opts.bool("perMessageDeflate")?;
+    let deflate = opts.bool("perMessageDeflate")?;
     let timeout = app.timeout(opts, Api::ConnectSocket)?;
     Ok(handshake::Target {
         url,
         headers,
         protocols,
         no_delay,
+        deflate,
         timeout,
         max_message_bytes: app.config.max_socket_message_bytes,
     })

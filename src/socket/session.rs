@@ -14,13 +14,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::{Sink, Stream};
+use futures_util::Sink;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use yawc::close::CloseCode;
+use yawc::{Frame, OpCode, WebSocketError as WsError};
 
 use super::handshake::{self, Target, Ws};
+use super::wire::Wire;
 use super::{Command, Phase, SocketHandle, CLOSE_WAIT};
 use crate::core::AppCore;
 use crate::event::budget::Reservation;
@@ -64,7 +64,7 @@ pub async fn run(
     let open_json = res::socket_open_json(&opened.headers, &opened.profile);
     task.emit(EventKind::SocketOpen, open_json, None);
     log::debug!("socket {} open", task.id);
-    let (code, reason) = Session::new(&task, opened.ws).run(&mut commands).await;
+    let (code, reason) = Session::new(&task, opened.ws, opened.wire).run(&mut commands).await;
     handle.set_phase(Phase::Closing);
     task.finish(EventKind::SocketClose, res::close_json(code, &reason), None);
     log::debug!("socket {} closed with {code}", task.id);
@@ -86,8 +86,10 @@ type RoomWait = Pin<Box<dyn Future<Output = Reservation> + Send>>;
 struct Session<'a> {
     task: &'a TaskShared,
     ws: Ws,
+    /// Makes our close frame the only one when we fail the connection.
+    wire: Wire,
     /// Host messages not yet handed to the WebSocket (in order).
-    outgoing: VecDeque<Message>,
+    outgoing: VecDeque<Frame>,
     /// Something was handed to the WebSocket and not flushed yet.
     unflushed: bool,
     /// A received message waiting for room in the event queue; nothing is
@@ -100,14 +102,15 @@ enum Step {
     Command(Option<Command>),
     Sent(Result<(), WsError>),
     Room(Reservation),
-    Incoming(Option<Result<Message, WsError>>),
+    Incoming(Result<Frame, WsError>),
 }
 
 impl<'a> Session<'a> {
-    fn new(task: &'a TaskShared, ws: Ws) -> Self {
+    fn new(task: &'a TaskShared, ws: Ws, wire: Wire) -> Self {
         Session {
             task,
             ws,
+            wire,
             outgoing: VecDeque::new(),
             unflushed: false,
             held: None,
@@ -162,7 +165,7 @@ impl<'a> Session<'a> {
         if let Some((_, room)) = &mut self.held {
             return room.as_mut().poll(cx).map(Step::Room);
         }
-        Pin::new(&mut self.ws).poll_next(cx).map(Step::Incoming)
+        self.ws.poll_next_frame(cx).map(Step::Incoming)
     }
 
     /// Hands the queued messages to the WebSocket and flushes. A message
@@ -191,39 +194,56 @@ impl<'a> Session<'a> {
     /// One item from the socket; `Some` when the session is over.
     async fn incoming(
         &mut self,
-        incoming: Option<Result<Message, WsError>>,
+        incoming: Result<Frame, WsError>,
         commands: &mut mpsc::UnboundedReceiver<Command>,
     ) -> Option<(u16, String)> {
-        let (json, data) = match incoming {
-            Some(Ok(Message::Text(text))) => (res::message_json(false), text.into()),
-            Some(Ok(Message::Binary(bytes))) => (res::message_json(true), bytes),
-            Some(Ok(Message::Close(frame))) => {
-                // The peer started the close: tungstenite queued our answer;
-                // keep polling (bounded) so it goes out.
-                self.drain_within(CLOSE_WAIT, commands).await;
-                return Some(match frame {
-                    Some(f) => (u16::from(f.code), f.reason.as_str().to_owned()),
-                    None => (1005, String::new()),
-                });
-            }
-            Some(Ok(_)) => return None,
-            Some(Err(WsError::Capacity(e))) => {
+        // yawc answers Pings itself and hands over whole (reassembled,
+        // inflated, UTF-8 checked) messages.
+        let frame = match incoming {
+            Ok(frame) => frame,
+            Err(WsError::FrameTooLarge) => {
                 log::warn!("socket {}: incoming message over the limit", self.task.id);
                 self.task.emit(
                     EventKind::SocketError,
-                    res::err_msg_json(&format!("message too big: {e}")),
+                    res::err_msg_json("message too big: over maxSocketMessageBytes"),
                     None,
                 );
-                self.outgoing.clear();
-                self.close_within(CLOSE_WAIT, TOO_BIG, "message too big", commands)
-                    .await;
+                self.fail(TOO_BIG, "message too big", CLOSE_WAIT, commands).await;
                 return Some((TOO_BIG, "message too big".into()));
             }
-            Some(Err(e)) => {
-                self.fail_connection(&e).await;
+            Err(e) => {
+                // A protocol violation by the peer: say why (RFC 6455
+                // 7.1.7: 1002, 1007 for invalid UTF-8), hardly waiting for
+                // an answer. The host sees 1006, as browsers report it.
+                if !matches!(e, WsError::ConnectionClosed | WsError::IoError(_)) {
+                    let code = if matches!(e, WsError::InvalidUTF8) { 1007 } else { 1002 };
+                    self.fail(code, "", Duration::from_millis(500), commands).await;
+                }
                 return Some(lost(self.task, &e));
             }
-            None => return Some(lost(self.task, &WsError::ConnectionClosed)),
+        };
+        let (json, data) = match frame.opcode() {
+            OpCode::Text => (res::message_json(false), frame.into_payload()),
+            OpCode::Binary => (res::message_json(true), frame.into_payload()),
+            // A control frame's payload is at most 125 bytes (RFC 6455
+            // 5.5); yawc takes a longer close frame.
+            OpCode::Close if frame.payload().len() > 125 => {
+                let e = WsError::InvalidCloseFrame;
+                self.fail(1002, "", Duration::from_millis(500), commands).await;
+                return Some(lost(self.task, &e));
+            }
+            OpCode::Close => {
+                // The peer started the close: yawc queued our answer; keep
+                // polling (bounded) so it goes out.
+                let code = frame.close_code().map(u16::from);
+                let reason = frame.close_reason().ok().flatten().unwrap_or("").to_owned();
+                self.drain_within(CLOSE_WAIT, false, commands).await;
+                return Some(match code {
+                    Some(code) => (code, reason),
+                    None => (1005, String::new()),
+                });
+            }
+            _ => return None,
         };
         let event = self.task.event(EventKind::SocketMessage, json, Some(data));
         let room = Box::pin(self.task.reserve(event.cost()));
@@ -231,23 +251,21 @@ impl<'a> Session<'a> {
         None
     }
 
-    /// On a protocol violation by the peer, says why before dropping the
-    /// connection (RFC 6455 7.1.7): 1007 for invalid UTF-8, 1002 otherwise.
-    /// Does not wait for an answer; the host still sees 1006, as browsers
-    /// report it.
-    async fn fail_connection(&mut self, e: &WsError) {
-        let code = match e {
-            WsError::Utf8(_) => 1007,
-            WsError::Protocol(_) => 1002,
-            _ => return,
-        };
+    /// Fails the connection with `code` after a read error, within `limit`
+    /// (an abort ends it at once): our close frame is the only one that goes
+    /// out (yawc may have queued its own: [`Wire`] puts ours in its place),
+    /// then the peer's answer is awaited, unless yawc already stopped
+    /// reading (a failure inside a frame).
+    async fn fail(
+        &mut self,
+        code: u16,
+        reason: &str,
+        limit: Duration,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) {
         self.outgoing.clear();
-        self.outgoing.push_back(close_message(code, ""));
-        let _ = tokio::time::timeout(
-            Duration::from_millis(500),
-            std::future::poll_fn(|cx| self.poll_send(cx)),
-        )
-        .await;
+        self.wire.fail_with(code, reason);
+        self.close_within(limit, code, reason, commands).await;
     }
 
     /// The closing handshake, all of it within `limit`: what the host queued
@@ -262,13 +280,17 @@ impl<'a> Session<'a> {
     ) {
         self.held = None;
         self.outgoing.push_back(close_message(code, reason));
-        self.drain_within(limit, commands).await;
+        self.drain_within(limit, true, commands).await;
     }
 
     /// Sends what is queued and reads (discarding) until the peer closes,
     /// the time is up or the host aborts. Later sends are refused by the
-    /// handle (closing); a later close is a no-op.
-    async fn drain_within(&mut self, limit: Duration, commands: &mut mpsc::UnboundedReceiver<Command>) {
+    /// handle (closing); a later close is a no-op. `ours`: we sent the
+    /// close, so the peer's close frame ends it (yawc would answer it
+    /// otherwise); else reading goes on until yawc reports the end, which is
+    /// after it sent its answer to the peer's close.
+    async fn drain_within(&mut self, limit: Duration, ours: bool, commands: &mut mpsc::UnboundedReceiver<Command>) {
+        let mut read_done = false;
         let drain = std::future::poll_fn(|cx| {
             if let Poll::Ready(Some(Command::Abort)) = commands.poll_recv(cx) {
                 return Poll::Ready(());
@@ -278,12 +300,18 @@ impl<'a> Session<'a> {
                     return Poll::Ready(());
                 }
             }
-            loop {
-                match Pin::new(&mut self.ws).poll_next(cx) {
-                    Poll::Ready(Some(Ok(_))) => continue,
-                    Poll::Ready(_) => return Poll::Ready(()),
-                    Poll::Pending => return Poll::Pending,
+            while !read_done {
+                match self.ws.poll_next_frame(cx) {
+                    Poll::Ready(Ok(frame)) if ours && frame.opcode() == OpCode::Close => read_done = true,
+                    Poll::Ready(Ok(_)) => {}
+                    Poll::Ready(Err(_)) => read_done = true,
+                    Poll::Pending => break,
                 }
+            }
+            if read_done && self.outgoing.is_empty() && !self.unflushed {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
             }
         });
         let _ = tokio::time::timeout(limit, drain).await;
@@ -302,19 +330,16 @@ impl<'a> Session<'a> {
     }
 }
 
-fn close_message(code: u16, reason: &str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code: CloseCode::from(code),
-        reason: reason.into(),
-    }))
+fn close_message(code: u16, reason: &str) -> Frame {
+    Frame::close(CloseCode::from(code), reason)
 }
 
 /// The connection broke: ERROR, then 1006.
 fn lost(task: &TaskShared, e: &WsError) -> (u16, String) {
     let why = match e {
-        WsError::ConnectionClosed | WsError::AlreadyClosed => "connection lost".to_owned(),
-        WsError::Protocol(p) => format!("protocol error: {p}"),
-        other => other.to_string(),
+        WsError::ConnectionClosed => "connection lost".to_owned(),
+        WsError::IoError(e) => e.to_string(),
+        other => format!("protocol error: {other}"),
     };
     task.emit(EventKind::SocketError, res::err_msg_json(&why), None);
     (ABNORMAL, "abnormal closure".into())

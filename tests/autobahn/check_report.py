@@ -8,11 +8,9 @@ Accepted verdicts (Autobahn's own notion of a passing case, which kosoku's
 Everything else fails: behavior FAILED / UNIMPLEMENTED / ERROR, behaviorClose
 FAILED / FAILED BY CLIENT / WRONG CODE / UNCLEAN / NO_CLOSE.
 
-Compression cases (12.* and 13.*, permessage-deflate) are expected-unsupported:
-wxnet offers no permessage-deflate (tungstenite 0.30 cannot negotiate it), so
-Autobahn rates them behavior UNIMPLEMENTED. Such a case counts as skipped when
-its closing handshake verdict is still acceptable; if deflate is ever
-negotiated, the normal rules apply and they count as passed or failed.
+UNIMPLEMENTED fails too: the compression cases (12.* and 13.*,
+permessage-deflate) are run with perMessageDeflate on (scripts/autobahn.sh's
+second pass) and must pass like every other case.
 
 Prints the verdict counts, the accepted non-OK cases, every failing case with
 its behaviour, and finally the line `N passed, N failed` alone. Exit status 1
@@ -31,15 +29,10 @@ import sys
 
 ACCEPTED_BEHAVIOR = {"OK", "NON-STRICT", "INFORMATIONAL"}
 ACCEPTED_CLOSE = {"OK", "INFORMATIONAL"}
-COMPRESSION_GROUPS = ("12", "13")
 
 
 def case_key(case_id: str) -> tuple[int, ...]:
     return tuple(int(p) for p in case_id.split("."))
-
-
-def is_compression(case_id: str) -> bool:
-    return case_id.split(".", 1)[0] in COMPRESSION_GROUPS
 
 
 def short(value: object, limit: int = 400) -> str:
@@ -75,7 +68,7 @@ def main() -> int:
         print("0 passed, 1 failed")
         return 1
 
-    passed, failed, skipped = [], [], []
+    passed, failed = [], []
     counts: collections.Counter[str] = collections.Counter()
     for case_id in sorted(cases, key=case_key):
         entry = cases[case_id]
@@ -84,8 +77,6 @@ def main() -> int:
         close_ok = close in ACCEPTED_CLOSE
         if behavior in ACCEPTED_BEHAVIOR and close_ok:
             passed.append(case_id)
-        elif is_compression(case_id) and behavior == "UNIMPLEMENTED" and close_ok:
-            skipped.append(case_id)
         else:
             failed.append(case_id)
 
@@ -100,9 +91,6 @@ def main() -> int:
     if accepted_not_ok:
         print("autobahn: accepted but not OK: " + ", ".join(
             f"{c} ({cases[c]['behavior']}/{cases[c]['behaviorClose']})" for c in accepted_not_ok))
-    if skipped:
-        print(f"autobahn: {len(skipped)} compression cases (12.*, 13.*) UNIMPLEMENTED as expected: "
-              "wxnet does not negotiate permessage-deflate")
 
     for case_id in failed:
         entry = cases[case_id]

@@ -19,6 +19,7 @@
  *   --case-timeout SEC   per-case limit (default: 60)
  *   --cases A-B          run only case indices A..B (1-based; default: all)
  *   --count-file PATH    write the number of cases run to PATH
+ *   --deflate            open every socket with perMessageDeflate: true (RFC 7692)
  *   --verbose            one line per case (default: anomalies and progress only)
  *
  * Exit status: 0 when every case reached its SOCKET_CLOSE in time (the verdicts are
@@ -39,6 +40,7 @@
 #include "wxnet.h"
 
 static bool verbose = false;
+static bool deflate = false; /* perMessageDeflate: true on every socket */
 
 static double now_s(void) {
   struct timespec ts;
@@ -157,7 +159,8 @@ static void handle_event(sock_run *r, const wxnet_event *ev) {
 /* Opens ws://authority/path and pumps events until its terminal event or the limit. */
 static void run_socket(wxnet_app *app, const char *authority, const char *path, sock_run *r) {
   char opts[512];
-  snprintf(opts, sizeof opts, "{\"url\":\"ws://%s%s\"}", authority, path);
+  snprintf(opts, sizeof opts, "{\"url\":\"ws://%s%s\",\"perMessageDeflate\":%s}", authority,
+           path, deflate ? "true" : "false");
   double start = now_s();
   wxnet_status st = wxnet_connect_socket(app, opts, strlen(opts), NULL, &r->task);
   if (st != WXNET_OK)
@@ -201,7 +204,7 @@ static void run_socket(wxnet_app *app, const char *authority, const char *path, 
 
 static void usage(void) {
   fputs("usage: autobahn-driver [--agent NAME] [--case-timeout SEC] [--cases A-B]\n"
-        "                       [--count-file PATH] [--verbose] HOST:PORT\n",
+        "                       [--count-file PATH] [--deflate] [--verbose] HOST:PORT\n",
         stderr);
   exit(2);
 }
@@ -224,6 +227,8 @@ int main(int argc, char **argv) {
       if (sscanf(argv[++i], "%ld-%ld", &first, &last) != 2 || first < 1 || last < first) usage();
     } else if (strcmp(a, "--count-file") == 0 && i + 1 < argc) {
       count_file = argv[++i];
+    } else if (strcmp(a, "--deflate") == 0) {
+      deflate = true;
     } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
       verbose = true;
     } else if (a[0] == '-' || authority != NULL) {

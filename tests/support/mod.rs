@@ -103,6 +103,7 @@ impl Collected {
     /// Waits (on the condvar every new event signals) until the task's events
     /// so far satisfy `done`, at most `timeout`; returns them.
     pub fn wait_until(&self, task: u64, timeout: Duration, done: impl Fn(&[Got]) -> bool) -> Vec<Got> {
+        let timeout = scaled(timeout);
         let deadline = Instant::now() + timeout;
         let mut events = self.events.lock().expect("lock");
         loop {
@@ -370,10 +371,23 @@ impl Rng {
     }
 }
 
+/// `bound` times `WXNET_TEST_TIMEOUT_SCALE` (an integer, default 1): the sanitizer runs
+/// (scripts/tsan.sh, scripts/asan.sh) execute 5-20x slower and set it, as valgrind does for
+/// the C examples. Only the bounds of waits scale; no test asserts a duration.
+pub fn scaled(bound: Duration) -> Duration {
+    let scale = std::env::var("WXNET_TEST_TIMEOUT_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(1);
+    bound * scale
+}
+
 /// Waits until `done` holds, checking it every `every`, at most `timeout`
 /// (for conditions nothing signals: a server-side counter, the clock passing
 /// a cookie's or cache entry's expiry). Panics naming `what` on timeout.
 pub fn wait_for_condition(what: &str, timeout: Duration, every: Duration, mut done: impl FnMut() -> bool) {
+    let timeout = scaled(timeout);
     let deadline = Instant::now() + timeout;
     while !done() {
         assert!(

@@ -57,6 +57,10 @@
 //! `HTTP/3.0` there. Every TCP response then carries `Alt-Svc: h3=":{h3_port}"; ma=60` (or
 //! [`ServerOptions::alt_svc`]).
 //!
+//! With [`ServerOptions::h3_raw`] instead, that UDP port is a hand-written HTTP/3 server that
+//! answers every request the same way ([`RawH3`]: e.g. a HEADERS frame announcing 64 MiB
+//! followed by junk), counting what it could write ([`TestServer::h3_raw_stats`]).
+//!
 //! # WebSocket routes
 //!
 //! `wss://` on both TLS ports (over HTTP/1.1: a client must offer only `http/1.1` in ALPN on
@@ -103,6 +107,7 @@ mod cert;
 mod content;
 mod cookie_routes;
 mod h3;
+mod h3_raw;
 mod query;
 mod routes;
 mod semantic_routes;
@@ -114,6 +119,7 @@ mod ws;
 use std::io;
 
 pub use content::{compressed_sample_json, encode_charset_sample, CHARSET_SAMPLE, INVALID_UTF8_BODY};
+pub use h3_raw::{raw_body_byte, RawH3, RawH3End, RawH3Stats};
 pub use server::TestServer;
 
 /// The DNS names in the leaf certificate's subjectAltName, in this order.
@@ -143,6 +149,9 @@ pub struct ServerOptions {
     /// An `Alt-Svc` value every TCP response carries instead (e.g. pointing at a closed UDP
     /// port, to test a client's fallback).
     pub alt_svc: Option<String>,
+    /// Serve HTTP/3 on the UDP port with the hand-written server (one fixed answer, see
+    /// [`RawH3`]) instead of the routes; advertised as with [`ServerOptions::h3`].
+    pub h3_raw: Option<RawH3>,
 }
 
 /// The digest reported for uploaded files by the `/upload` route: SHA-256 as lowercase hex.

@@ -57,6 +57,7 @@ pub struct TestServer {
     http: u16,
     https_h1: u16,
     h3: Option<u16>,
+    h3_raw: Option<Arc<crate::RawH3Stats>>,
     stats: Arc<Stats>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -109,7 +110,16 @@ impl TestServer {
                 runtime.spawn(accept_loop(listener, kind, stats.clone()));
             }
         }
-        let h3 = if opts.h3 {
+        let mut h3_raw = None;
+        let h3 = if let Some(mode) = opts.h3_raw {
+            let _guard = runtime.enter();
+            let endpoint = crate::h3::bind(&certs)?;
+            let port = endpoint.local_addr()?.port();
+            let raw_stats = Arc::new(crate::RawH3Stats::default());
+            runtime.spawn(crate::h3_raw::accept_loop(endpoint, mode, raw_stats.clone()));
+            h3_raw = Some(raw_stats);
+            Some(port)
+        } else if opts.h3 {
             let _guard = runtime.enter();
             let endpoint = crate::h3::bind(&certs)?;
             let port = endpoint.local_addr()?.port();
@@ -136,6 +146,7 @@ impl TestServer {
             http: ports[1],
             https_h1: ports[2],
             h3,
+            h3_raw,
             stats,
             shutdown: Some(shutdown),
             thread: Some(thread),
@@ -160,6 +171,13 @@ impl TestServer {
     /// UDP port of the HTTP/3 listener, when started with [`ServerOptions::h3`].
     pub fn h3_port(&self) -> Option<u16> {
         self.h3
+    }
+
+    /// What the hand-written HTTP/3 server saw, when started with [`ServerOptions::h3_raw`].
+    ///
+    /// [`ServerOptions::h3_raw`]: crate::ServerOptions::h3_raw
+    pub fn h3_raw_stats(&self) -> Option<&crate::RawH3Stats> {
+        self.h3_raw.as_deref()
     }
 
     /// PEM of this server's CA, the issuer of its leaf certificate.

@@ -40,14 +40,14 @@ public final class App: @unchecked Sendable {
     private var closed = false
 
     /// Creates an app from its config JSON (`appId` required).
-    /// Throws `WxnetError` (`invalidConfig`, with the offending field in `detail`).
+    /// Throws `WxnetError.invalidConfig` naming the offending field.
     public init(config: String) throws {
         var out: OpaquePointer?
         let status = config.utf8CString.withUnsafeBufferPointer { buf in
             wxnet_app_new(buf.baseAddress, buf.count - 1, eventCallback, nil, &out)
         }
         try check(status)
-        guard let out else { throw WxnetError(status: WXNET_E_PANIC, detail: "wxnet_app_new returned no app") }
+        guard let out else { throw WxnetError.panic("wxnet_app_new returned no app") }
         raw = out
     }
 
@@ -96,13 +96,13 @@ public final class App: @unchecked Sendable {
 
     /// The real file path of one of this app's `wxfile://` paths (`wxnet_app_resolve_path`),
     /// e.g. a download's `tempFilePath`, to show it or hand it to the OS. The file need not
-    /// exist. A path the sandbox refuses throws `WxnetError` (`invalidArgument`).
+    /// exist. A path the sandbox refuses throws `WxnetError.invalidArgument`.
     public func resolvePath(_ vpath: String) throws -> String {
         try pathCall(vpath) { wxnet_app_resolve_path($0, $1, $2, $3, $4) }
     }
 
     /// The `wxfile://` path of a real path inside this app's `tempDir` or `userDataDir`
-    /// (`wxnet_app_virtual_path`); others throw `WxnetError` (`invalidArgument`).
+    /// (`wxnet_app_virtual_path`); others throw `WxnetError.invalidArgument`.
     public func virtualPath(_ realPath: String) throws -> String {
         try pathCall(realPath) { wxnet_app_virtual_path($0, $1, $2, $3, $4) }
     }
@@ -126,7 +126,7 @@ public final class App: @unchecked Sendable {
         state.lock()
         if closing || closed {
             state.unlock()
-            throw WxnetError(status: WXNET_E_CLOSED, detail: "the app is closed")
+            throw WxnetError.closed("the app is closed")
         }
         inFlight += 1
         state.unlock()
@@ -162,18 +162,22 @@ public final class App: @unchecked Sendable {
 
     // MARK: async results (Task cancellation aborts)
 
-    /// wx.request: the success res (`data` holds the body). Throws `WxFail` on a wx failure,
-    /// `CancellationError` when the calling Task is cancelled (the request is aborted).
+    /// wx.request: the success event (`data` holds the body; `decode(RequestSuccess.self)`
+    /// gives the typed res). Throws `WxnetError.fail(errMsg:errno:)` on a wx failure, another
+    /// `WxnetError` when the start is refused, `CancellationError` when the calling Task is
+    /// cancelled (the request is aborted).
     public func request(_ options: String, body: Data? = nil, onEvent: (@Sendable (Event) -> Void)? = nil) async throws -> Event {
         try await run(TaskBox(api: .request, onEvent: onEvent), options: options, body: body)
     }
 
-    /// wx.uploadFile: the success res (the server's answer in `data`). As `request`.
+    /// wx.uploadFile: the success event (the server's answer in `data`;
+    /// `decode(UploadSuccess.self)`). As `request`.
     public func uploadFile(_ options: String, onEvent: (@Sendable (Event) -> Void)? = nil) async throws -> Event {
         try await run(TaskBox(api: .uploadFile, onEvent: onEvent), options: options)
     }
 
-    /// wx.downloadFile: the success res (`tempFilePath` or `filePath`). As `request`.
+    /// wx.downloadFile: the success event (`decode(DownloadSuccess.self)`: `tempFilePath` or
+    /// `filePath`). As `request`.
     public func downloadFile(_ options: String, onEvent: (@Sendable (Event) -> Void)? = nil) async throws -> Event {
         try await run(TaskBox(api: .downloadFile, onEvent: onEvent), options: options)
     }
@@ -268,7 +272,7 @@ public final class Socket: Sendable {
 
     public var id: UInt64 { task.id }
 
-    /// Sends a text frame; not open: `WxnetError` `invalidState`.
+    /// Sends a text frame; not open: `WxnetError.invalidState`.
     public func send(_ text: String) throws {
         let bytes = Array(text.utf8)
         try check(bytes.withUnsafeBufferPointer { wxnet_socket_send(id, $0.baseAddress, $0.count, false) })
@@ -389,7 +393,7 @@ final class TaskBox: @unchecked Sendable {
             } else if wasCancelled {
                 continuation.resume(throwing: CancellationError())
             } else {
-                continuation.resume(throwing: WxFail(event: event))
+                continuation.resume(throwing: WxnetError.fail(event))
             }
         }
     }

@@ -35,12 +35,28 @@ public struct Event: Sendable, CustomStringConvertible {
     /// The binary payload, or nil.
     public let data: Data?
 
+    /// `json` parsed once, on first use of `res`, and shared by every copy of this event.
+    let parsed: ParsedRes
+
     /// The kind, or nil for a kind this binding does not know (a newer library).
     public var kind: EventKind? { EventKind(rawValue: rawKind) }
 
-    /// `json` parsed into a dictionary (empty if it is not an object).
-    public var res: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+    /// `json` as a dictionary (empty if it is not an object). Parsed once, on first access
+    /// (from any thread); later accesses return the same dictionary. For typed access use
+    /// `decode(_:)` with `RequestSuccess`, `DownloadSuccess`, `UploadSuccess`, `SocketOpen`...
+    public var res: [String: Any] { parsed.object(json) }
+
+    /// Decodes `json` with `JSONDecoder` into `type` (e.g. `RequestSuccess`); result types
+    /// that carry the payload (`RequestSuccess.data`, `UploadSuccess.data`) get `data` too.
+    /// A `res` of another shape throws `WxnetError.unexpectedResult`.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.userInfo[.wxnetPayload] = data ?? Data()
+        do {
+            return try decoder.decode(type, from: Data(json.utf8))
+        } catch {
+            throw WxnetError.unexpectedResult("\(T.self) from \(kind.map { "\($0)" } ?? "\(rawKind)") event: \(error)")
+        }
     }
 
     /// `data` as UTF-8 text ("" when there is none).
@@ -71,6 +87,7 @@ public struct Event: Sendable, CustomStringConvertible {
         } else {
             data = nil
         }
+        parsed = ParsedRes()
     }
 
     init(task: UInt64, rawKind: Int32, json: String, data: Data?) {
@@ -78,56 +95,7 @@ public struct Event: Sendable, CustomStringConvertible {
         self.rawKind = rawKind
         self.json = json
         self.data = data
-    }
-}
-
-/// A synchronous API error (`WXNET_E_*`): misuse such as malformed JSON, an invalid config
-/// or an unknown task. Network and wx-level failures are never thrown this way: they arrive
-/// as `.fail` events, or as `WxFail` from the async helpers.
-public struct WxnetError: Error, CustomStringConvertible, Equatable {
-    /// The status code (`WXNET_E_*`, negative).
-    public let status: Int32
-    /// `wxnet_last_error()` right after the failing call.
-    public let detail: String
-
-    public static let nullArgument: Int32 = WXNET_E_NULL_ARGUMENT
-    public static let invalidArgument: Int32 = WXNET_E_INVALID_ARGUMENT
-    public static let invalidConfig: Int32 = WXNET_E_INVALID_CONFIG
-    public static let unknownTask: Int32 = WXNET_E_UNKNOWN_TASK
-    public static let invalidState: Int32 = WXNET_E_INVALID_STATE
-    public static let wrongMode: Int32 = WXNET_E_WRONG_MODE
-    public static let wouldDeadlock: Int32 = WXNET_E_WOULD_DEADLOCK
-    public static let closed: Int32 = WXNET_E_CLOSED
-    public static let panic: Int32 = WXNET_E_PANIC
-
-    public init(status: Int32, detail: String) {
-        self.status = status
-        self.detail = detail
-    }
-
-    /// Reads the thread's last error: call right after the failing wxnet call.
-    static func last(_ status: wxnet_status) -> WxnetError {
-        WxnetError(status: status, detail: String(cString: wxnet_last_error()))
-    }
-
-    public var description: String {
-        "\(String(cString: wxnet_status_str(status))) (\(status))\(detail.isEmpty ? "" : ": \(detail)")"
-    }
-}
-
-/// A wx `fail` result (`{errMsg, errno}`) of a request, upload or download.
-public struct WxFail: Error, CustomStringConvertible {
-    /// The FAIL event.
-    public let event: Event
-    public var errMsg: String { event.errMsg ?? "" }
-    public var errno: Int { (event.res["errno"] as? NSNumber)?.intValue ?? 0 }
-    public var description: String { "\(errMsg) (errno \(errno))" }
-}
-
-/// Throws `WxnetError` for a non-OK status.
-func check(_ status: wxnet_status) throws {
-    if status != WXNET_OK {
-        throw WxnetError.last(status)
+        parsed = ParsedRes()
     }
 }
 
@@ -172,6 +140,38 @@ public enum WxNet {
         logger?.release()
         logger = new
     }
+}
+
+/// The lazily parsed `res` of one event: parsed at most once, under a lock.
+/// `@unchecked Sendable`: `value` is only touched under `lock`, and the dictionary
+/// JSONSerialization returns holds immutable values (strings, numbers, arrays,
+/// dictionaries), so sharing it between threads is safe.
+final class ParsedRes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: [String: Any]?
+    private var parseCount = 0
+
+    /// How many times this event's JSON was parsed (0 before the first `res`, then 1).
+    var parses: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return parseCount
+    }
+
+    func object(_ json: String) -> [String: Any] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let value { return value }
+        parseCount += 1
+        let parsed = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+        value = parsed
+        return parsed
+    }
+}
+
+extension CodingUserInfoKey {
+    /// The event's binary payload, for result types that carry it (`Event.decode`).
+    static let wxnetPayload = CodingUserInfoKey(rawValue: "wxnet.payload")!
 }
 
 final class LogBox: @unchecked Sendable {

@@ -53,9 +53,8 @@ final class HeaderTests: XCTestCase {
 final class RequestTests: XCTestCase {
     func testInvalidConfigThrowsWithTheField() {
         XCTAssertThrowsError(try App(config: #"{"appId":"x","noSuchField":1}"#)) { error in
-            let e = error as! WxnetError
-            XCTAssertEqual(e.status, WxnetError.invalidConfig)
-            XCTAssertTrue(e.detail.contains("noSuchField"), e.detail)
+            guard case let .invalidConfig(message)? = error as? WxnetError else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("noSuchField"), message)
         }
     }
 
@@ -84,16 +83,16 @@ final class RequestTests: XCTestCase {
         XCTAssertEqual(echo?["bodyLength"] as? Int, 3000)
     }
 
-    func testHttpErrorIsSuccessAndPolicyViolationIsWxFail() async throws {
+    func testHttpErrorIsSuccessAndPolicyViolationIsFail() async throws {
         let app = try App(config: testConfig())
         let notFound = try await app.request(#"{"url":"\#(api("/status/404"))"}"#)
         XCTAssertEqual(notFound.statusCode, 404)
         do {
             _ = try await app.request(#"{"url":"https://not-listed.example.com/json"}"#)
             XCTFail("expected a wx fail")
-        } catch let fail as WxFail {
-            XCTAssertEqual(fail.errno, 600002)
-            XCTAssertTrue(fail.errMsg.hasPrefix("request:fail"), fail.errMsg)
+        } catch let WxnetError.fail(errMsg, errno) {
+            XCTAssertEqual(errno, 600002)
+            XCTAssertTrue(errMsg.hasPrefix("request:fail"), errMsg)
         }
     }
 
@@ -101,13 +100,12 @@ final class RequestTests: XCTestCase {
         let app = try App(config: testConfig())
         let before = TaskBox.live
         XCTAssertThrowsError(try app.startRequest("{not json")) { error in
-            XCTAssertEqual((error as? WxnetError)?.status, WxnetError.invalidArgument)
+            guard case .invalidArgument? = error as? WxnetError else { return XCTFail("\(error)") }
         }
         do {
             _ = try await app.request("[1,2]")
             XCTFail("expected WxnetError")
-        } catch let e as WxnetError {
-            XCTAssertEqual(e.status, WxnetError.invalidArgument)
+        } catch WxnetError.invalidArgument {
         }
         XCTAssertEqual(TaskBox.live, before, "a refused start releases its context at once")
     }
@@ -118,7 +116,7 @@ final class RequestTests: XCTestCase {
         let task = try app.startRequest(#"{"url":"\#(api("/hang"))"}"#, onEvent: rec.handler)
         task.abort()
         task.abort()
-        try eventually(10, "the abort FAIL") { rec.events.contains { $0.kind == .fail } }
+        try rec.wait(forKind: .fail)
         XCTAssertEqual(rec.events.last?.errMsg, "request:fail abort")
         task.abort()
         XCTAssertEqual(rec.events.filter { $0.kind == .fail }.count, 1)
@@ -127,8 +125,9 @@ final class RequestTests: XCTestCase {
     func testTaskCancellationAbortsTheRequest() async throws {
         let app = try App(config: testConfig())
         let rec = Recorder()
-        let task = Task { try await app.request(#"{"url":"\#(api("/hang"))"}"#, onEvent: rec.handler) }
-        try await Task.sleep(nanoseconds: 100_000_000)
+        // Headers at once, the body after a minute: the headers event says it is in flight.
+        let task = Task { try await app.request(#"{"url":"\#(api("/delay-body/60000"))"}"#, onEvent: rec.handler) }
+        try await rec.arrival(of: .headersReceived)
         task.cancel()
         do {
             _ = try await task.value
@@ -161,17 +160,18 @@ final class RequestTests: XCTestCase {
         let before = TaskBox.live
         let app = try App(config: testConfig(extra: #","maxConcurrentRequests":2"#))
         let recs = (0..<6).map { _ in Recorder() }
-        for rec in recs { try app.startRequest(#"{"url":"\#(api("/hang"))"}"#, onEvent: rec.handler) }
-        usleep(200_000)
+        for rec in recs { try app.startRequest(#"{"url":"\#(api("/delay-body/60000"))"}"#, onEvent: rec.handler) }
+        // Two in flight (their headers arrived), four queued behind maxConcurrentRequests.
+        for rec in recs.prefix(2) { try rec.wait(forKind: .headersReceived) }
         try app.close()
-        for rec in recs {
-            XCTAssertEqual(rec.events.count, 1)
-            XCTAssertEqual(rec.events.first?.errMsg, "request:fail abort")
+        for (i, rec) in recs.enumerated() {
+            XCTAssertEqual(rec.events.map(\.kind), i < 2 ? [.headersReceived, .fail] : [.fail])
+            XCTAssertEqual(rec.events.last?.errMsg, "request:fail abort")
         }
         XCTAssertEqual(TaskBox.live, before, "every context released by the time close returns")
         try app.close() // idempotent
         XCTAssertThrowsError(try app.startRequest(#"{"url":"\#(api("/json"))"}"#)) { error in
-            XCTAssertEqual((error as? WxnetError)?.status, WxnetError.closed)
+            XCTAssertEqual(error as? WxnetError, .closed("the app is closed"))
         }
     }
 
@@ -180,31 +180,31 @@ final class RequestTests: XCTestCase {
         let rec = Recorder()
         do {
             let app = try App(config: testConfig())
-            for _ in 0..<3 { try app.startRequest(#"{"url":"\#(api("/hang"))"}"#, onEvent: rec.handler) }
-            usleep(100_000)
+            for _ in 0..<3 { try app.startRequest(#"{"url":"\#(api("/delay-body/60000"))"}"#, onEvent: rec.handler) }
+            try rec.wait(forKind: .headersReceived, count: 3)
         } // deinit: wxnet_app_free
-        XCTAssertEqual(rec.events.count, 3)
-        XCTAssertTrue(rec.events.allSatisfy { $0.errMsg == "request:fail abort" })
+        let fails = rec.events.filter { $0.kind == .fail }
+        XCTAssertEqual(fails.count, 3)
+        XCTAssertTrue(fails.allSatisfy { $0.errMsg == "request:fail abort" })
         XCTAssertEqual(TaskBox.live, before)
     }
 
     func testCloseFromOwnHandlerIsRefusedAndHandlersMayStartTasks() throws {
         let app = try App(config: testConfig())
         let result = Recorder()
-        let status = LockedBox<Int32?>(nil)
+        let status = LockedBox<WxnetError?>(nil)
         try app.startRequest(#"{"url":"\#(api("/json"))"}"#) { ev in
             guard ev.kind == .success else { return }
             do {
                 try app.close()
-                status.set(0)
             } catch let e as WxnetError {
-                status.set(e.status)
+                status.set(e)
             } catch {}
             // Starting a task from inside a handler works.
             _ = try? app.startRequest(#"{"url":"\#(api("/text"))"}"#, onEvent: result.handler)
         }
-        try eventually(20, "the nested request") { result.events.contains { $0.kind == .success } }
-        XCTAssertEqual(status.get(), WxnetError.wouldDeadlock)
+        try result.wait(forKind: .success)
+        guard case .wouldDeadlock? = status.get() else { return XCTFail("\(String(describing: status.get()))") }
     }
 
     func testLogHandlerReceivesRecordsWithoutURLs() async throws {
@@ -221,14 +221,15 @@ final class RequestTests: XCTestCase {
 
     func testBackgroundInterruptsAfterGrace() async throws {
         let app = try App(config: testConfig(extra: #","backgroundGraceMs":100"#))
-        let task = Task { try await app.request(#"{"url":"\#(api("/hang"))"}"#) }
-        try await Task.sleep(nanoseconds: 50_000_000)
+        let rec = Recorder()
+        let task = Task { try await app.request(#"{"url":"\#(api("/delay-body/60000"))"}"#, onEvent: rec.handler) }
+        try await rec.arrival(of: .headersReceived)
         try app.setBackground(true)
         do {
             _ = try await task.value
             XCTFail("expected interrupted")
-        } catch let fail as WxFail {
-            XCTAssertEqual(fail.errno, 600003)
+        } catch let WxnetError.fail(_, errno) {
+            XCTAssertEqual(errno, 600003)
         }
         try app.setBackground(false)
         let ok = try await app.request(#"{"url":"\#(api("/json"))"}"#)

@@ -45,7 +45,7 @@ final class SocketTests: XCTestCase {
         let consumer = Task {
             for await ev in socket.events { seen.handler(ev) }
         }
-        try eventually(20, "open") { seen.events.contains { $0.kind == .socketOpen } }
+        try await seen.arrival(of: .socketOpen)
         consumer.cancel() // Task cancellation of the consumer aborts the socket
         await consumer.value
         var refused = false

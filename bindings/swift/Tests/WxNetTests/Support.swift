@@ -1,3 +1,4 @@
+import CWxnet
 import Foundation
 import XCTest
 @testable import WxNet
@@ -17,7 +18,7 @@ final class TestServer: @unchecked Sendable {
 
     private init() throws {
         guard let bin = ProcessInfo.processInfo.environment["WXNET_TESTSERVER"] else {
-            throw WxnetError(status: -1, detail: "set WXNET_TESTSERVER to the wxnet-testserver binary")
+            throw TestError("set WXNET_TESTSERVER to the wxnet-testserver binary")
         }
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("wxnet-swift-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -35,7 +36,7 @@ final class TestServer: @unchecked Sendable {
         }
         guard let info = try JSONSerialization.jsonObject(with: line) as? [String: Any],
               let port = info["https"] as? Int, let ca = info["ca"] as? String
-        else { throw WxnetError(status: -1, detail: "bad first line from wxnet-testserver: \(String(decoding: line, as: UTF8.self))") }
+        else { throw TestError("bad first line from wxnet-testserver: \(String(decoding: line, as: UTF8.self))") }
         httpsPort = port
         caPem = try String(contentsOfFile: ca, encoding: .utf8)
     }
@@ -80,30 +81,64 @@ func testConfig(_ sandbox: Sandbox = Sandbox(), extra: String = "") -> String {
 
 func api(_ path: String) -> String { "https://api.wxnet.test\(path)" }
 
-/// Collects events from a handler (dispatcher thread), readable from the test.
+/// Collects events from a handler (dispatcher thread), readable from the test, which can
+/// wait (on a condition, with a bound) until they satisfy a predicate.
 final class Recorder: @unchecked Sendable {
-    private let lock = NSLock()
+    private let changed = NSCondition()
     private var list: [Event] = []
     private var threadIDs: Set<ObjectIdentifier> = []
 
     var events: [Event] {
-        lock.lock()
-        defer { lock.unlock() }
+        changed.lock()
+        defer { changed.unlock() }
         return list
     }
 
     var threads: Int {
-        lock.lock()
-        defer { lock.unlock() }
+        changed.lock()
+        defer { changed.unlock() }
         return threadIDs.count
     }
 
     var handler: @Sendable (Event) -> Void {
         { [self] ev in
-            lock.lock()
+            changed.lock()
             list.append(ev)
             threadIDs.insert(ObjectIdentifier(Thread.current))
-            lock.unlock()
+            changed.broadcast()
+            changed.unlock()
+        }
+    }
+
+    /// Blocks until `done(events)` holds; throws after `timeout` seconds.
+    func wait(_ timeout: Double = 20, for what: String, until done: ([Event]) -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        changed.lock()
+        defer { changed.unlock() }
+        while !done(list) {
+            if !changed.wait(until: deadline) && !done(list) {
+                throw TestError("timed out waiting for \(what)")
+            }
+        }
+    }
+
+    /// Blocks until `count` events of `kind` arrived.
+    func wait(_ timeout: Double = 20, forKind kind: EventKind, count: Int = 1) throws {
+        try wait(timeout, for: "\(count) \(kind) event(s)") { $0.filter { $0.kind == kind }.count >= count }
+    }
+
+    /// The same for async tests: the blocking wait runs on its own thread, so it never holds
+    /// one of the (few) threads Swift concurrency runs tasks on.
+    func arrival(of kind: EventKind, count: Int = 1, timeout: Double = 20) async throws {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Void, Error>) in
+            Thread.detachNewThread { [self] in
+                do {
+                    try wait(timeout, forKind: kind, count: count)
+                    cont.resume()
+                } catch {
+                    cont.resume(throwing: error)
+                }
+            }
         }
     }
 }
@@ -113,7 +148,7 @@ final class Recorder: @unchecked Sendable {
 func startOrSkip<T>(_ api: String, _ start: () async throws -> T) async throws -> T {
     do {
         return try await start()
-    } catch let e as WxnetError where e.status == WxnetError.invalidState && e.detail.contains("not implemented") {
+    } catch let e as WxnetError where e.status == WXNET_E_INVALID_STATE && e.message.contains("not implemented") {
         throw XCTSkip("SKIPPED: wx.\(api) is not implemented in this build of the library yet (\(e))")
     }
 }
@@ -122,7 +157,7 @@ func startOrSkip<T>(_ api: String, _ start: () async throws -> T) async throws -
 func eventually(_ timeout: Double = 10, _ what: String = "condition", _ cond: () -> Bool) throws {
     let deadline = Date().addingTimeInterval(timeout)
     while !cond() {
-        if Date() > deadline { throw WxnetError(status: -1, detail: "timed out waiting for \(what)") }
+        if Date() > deadline { throw TestError("timed out waiting for \(what)") }
         usleep(5_000)
     }
 }
@@ -134,4 +169,10 @@ func rssBytes() -> Int {
     else { return -1 }
     let parts = line.split(separator: " ", omittingEmptySubsequences: true)
     return (Int(parts[1]) ?? -1) * 1024
+}
+
+/// A test setup or wait failure.
+struct TestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

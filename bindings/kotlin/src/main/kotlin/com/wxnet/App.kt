@@ -3,6 +3,8 @@ package com.wxnet
 import com.wxnet.internal.EventSink
 import com.wxnet.internal.Native
 import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.Executor
+import java.util.concurrent.RejectedExecutionException
 import java.util.concurrent.atomic.AtomicInteger
 
 /**
@@ -16,11 +18,20 @@ import java.util.concurrent.atomic.AtomicInteger
  * ends.
  *
  * @param configJson the app config JSON (see the C ABI contract); `appId` is required.
+ * @param callbackExecutor where listeners run and flows/awaits are fed. `null` (the default):
+ *   on the app's dispatcher thread, as described above. Otherwise each event is handed to
+ *   this executor, one at a time and in order per app (e.g. Android's main thread:
+ *   `ContextCompat.getMainExecutor(context)`, or a coroutine dispatcher:
+ *   `Dispatchers.Main.asExecutor()`). Then an exception a listener throws goes to the
+ *   executor, as any `Runnable`'s would; [close] returns once every terminal event was handed
+ *   to it (not necessarily run yet); `await()` resumes after the listener saw the terminal
+ *   event, so do not block the executor's thread waiting on a task. An executor that rejects
+ *   a task gets the event delivered on the dispatcher thread instead.
  * @throws WxnetException [Status.INVALID_CONFIG] with the offending field in [WxnetException.detail].
  */
-class App(configJson: String) : AutoCloseable {
+class App @JvmOverloads constructor(configJson: String, callbackExecutor: Executor? = null) : AutoCloseable {
     private val tasks = ConcurrentHashMap<Long, Task>()
-    private val sink = Sink(tasks)
+    private val sink = Sink(tasks, callbackExecutor?.let { SerialExecutor(it) })
     private val handle: Long
     private val nextToken = AtomicInteger()
 
@@ -53,12 +64,12 @@ class App(configJson: String) : AutoCloseable {
         start(DownloadTask(listener)) { h, token -> Native.downloadFile(h, options, token) }
 
     /**
-     * Starts a wx.connectSocket. Without [listener], collect [SocketTask.events]; with one,
-     * events go only to it.
+     * Starts a wx.connectSocket. Events go to [listener] (if any) and, with [withFlow] (the
+     * default when there is no listener), also to [SocketTask.events]: both see every event.
      */
     @JvmOverloads
-    fun connectSocket(options: String, listener: EventListener? = null): SocketTask =
-        start(SocketTask(listener)) { h, token -> Native.connectSocket(h, options, token) }
+    fun connectSocket(options: String, listener: EventListener? = null, withFlow: Boolean = listener == null): SocketTask =
+        start(SocketTask(listener, withFlow)) { h, token -> Native.connectSocket(h, options, token) }
 
     /** The app went to the background (`true`) or came back (`false`). */
     fun setBackground(background: Boolean) = withHandle { Wxnet.check(Native.appSetBackground(it, background), "setBackground") }
@@ -125,7 +136,7 @@ class App(configJson: String) : AutoCloseable {
     }
 
     /** Routes the library's events to tasks. Holds no reference to the [App]. */
-    private class Sink(private val tasks: ConcurrentHashMap<Long, Task>) : EventSink() {
+    private class Sink(private val tasks: ConcurrentHashMap<Long, Task>, private val executor: Executor?) : EventSink() {
         /** The dispatcher thread (one per app; attached once, so always the same object). */
         @Volatile var thread: Thread? = null
 
@@ -137,6 +148,11 @@ class App(configJson: String) : AutoCloseable {
             }
             val target = tasks[token] ?: return
             val event = Event.of(task, kind, json, data)
+            if (executor != null) {
+                if (target.isTerminal(event)) tasks.remove(token)
+                executor.execute { target.deliver(event) }
+                return
+            }
             var last = target.isTerminal(event)
             try {
                 last = target.deliver(event)
@@ -147,14 +163,68 @@ class App(configJson: String) : AutoCloseable {
     }
 }
 
-/** Starts a wx.request and suspends until its success res; [WxFailException] on fail; cancel aborts. */
-suspend fun App.awaitRequest(options: String, body: ByteArray? = null, listener: EventListener? = null): Event.Success =
+/**
+ * Runs the tasks given to it one at a time, in order, on [target] (any executor, a thread
+ * pool included), handing over one task per `execute` so a shared thread (a UI thread) is not
+ * monopolised. Its queue holds the events the dispatcher handed over and the executor has not
+ * run yet. If [target] rejects (shut down), the queued tasks run on the calling thread.
+ */
+internal class SerialExecutor(private val target: Executor) : Executor {
+    private val queue = ArrayDeque<Runnable>()
+    private var scheduled = false
+
+    override fun execute(r: Runnable) {
+        synchronized(this) {
+            queue.addLast(r)
+            if (scheduled) return
+            scheduled = true
+        }
+        schedule()
+    }
+
+    private fun schedule() {
+        try {
+            target.execute(::runOne)
+        } catch (e: RejectedExecutionException) {
+            drainHere()
+        }
+    }
+
+    /** The executor refused (shut down): run what is queued on this thread, in order. */
+    private fun drainHere() {
+        while (true) {
+            val r = synchronized(this) { queue.removeFirstOrNull().also { if (it == null) scheduled = false } } ?: return
+            try {
+                r.run()
+            } catch (e: Exception) {
+                // A listener's exception with no executor left to report it to: dropped, as
+                // the next events must still be delivered.
+            }
+        }
+    }
+
+    private fun runOne() {
+        val r = synchronized(this) { queue.removeFirstOrNull().also { if (it == null) scheduled = false } } ?: return
+        try {
+            r.run()
+        } finally {
+            val more = synchronized(this) {
+                scheduled = queue.isNotEmpty()
+                scheduled
+            }
+            if (more) schedule()
+        }
+    }
+}
+
+/** Starts a wx.request and suspends until its typed success result; [WxFailException] on fail; cancel aborts. */
+suspend fun App.awaitRequest(options: String, body: ByteArray? = null, listener: EventListener? = null): RequestResult =
     request(options, body, listener).await()
 
-/** Starts a wx.uploadFile and suspends until its success res; [WxFailException] on fail; cancel aborts. */
-suspend fun App.awaitUploadFile(options: String, listener: EventListener? = null): Event.Success =
+/** Starts a wx.uploadFile and suspends until its typed success result; [WxFailException] on fail; cancel aborts. */
+suspend fun App.awaitUploadFile(options: String, listener: EventListener? = null): UploadResult =
     uploadFile(options, listener).await()
 
-/** Starts a wx.downloadFile and suspends until its success res; [WxFailException] on fail; cancel aborts. */
-suspend fun App.awaitDownloadFile(options: String, listener: EventListener? = null): Event.Success =
+/** Starts a wx.downloadFile and suspends until its typed success result; [WxFailException] on fail; cancel aborts. */
+suspend fun App.awaitDownloadFile(options: String, listener: EventListener? = null): DownloadResult =
     downloadFile(options, listener).await()

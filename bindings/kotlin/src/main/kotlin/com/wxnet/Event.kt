@@ -18,7 +18,7 @@ sealed class Event(
     /** The `WXNET_EVENT_*` number. */
     abstract val kind: Int
 
-    /** [json] parsed. */
+    /** [json] parsed (objects are `Map`s, arrays `List`s, numbers `Long` or `Double`); prefer the typed results. */
     val res: Map<String, Any?> by lazy { Json.parseObject(json) }
 
     /** [data] as UTF-8 text ("" when there is none). */
@@ -43,12 +43,22 @@ sealed class Event(
     /** `{statusCode, header, cookies}` before the body. */
     class HeadersReceived(taskId: Long, json: String, data: ByteArray?) : Event(taskId, json, data) {
         override val kind get() = HEADERS_RECEIVED
+
+        /** The HTTP status (request only; 0 for upload/download, whose res has only `header`). */
+        val statusCode: Int get() = (res["statusCode"] as? Number)?.toInt() ?: 0
+        val header: Headers get() = Headers(res["header"] as? Map<*, *>)
+
+        /** The raw `Set-Cookie` values (request only). */
+        val cookies: List<String> get() = (res["cookies"] as? List<*>)?.map { it.toString() } ?: emptyList()
     }
 
     /** Upload/download progress: `{progress, totalBytesSent|Written, totalBytesExpectedTo...}`. */
     class Progress(taskId: Long, json: String, data: ByteArray?) : Event(taskId, json, data) {
         override val kind get() = PROGRESS
         val progress: Int get() = (res["progress"] as? Number)?.toInt() ?: 0
+
+        /** Typed: progress with the byte counts. */
+        fun toTransferProgress(): TransferProgress = TransferProgress.of(this)
     }
 
     /** `{}` with the chunk in [data] (request with `enableChunked`). */

@@ -5,7 +5,10 @@ import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.distinctUntilChanged
 import kotlinx.coroutines.flow.receiveAsFlow
+import kotlinx.coroutines.flow.transformWhile
 
 /** The four wx network APIs. */
 enum class Api(val wxName: String) {
@@ -50,7 +53,11 @@ sealed class Task(val api: Api, private val listener: EventListener?) {
 
     internal open fun isTerminal(e: Event) = e is Event.Success || e is Event.Fail
 
+    /** Task-side bookkeeping before the listener runs. */
     internal open fun onEvent(e: Event) {}
+
+    /** Task-side bookkeeping after the listener ran (even when it threw). */
+    internal open fun afterListener(e: Event) {}
 
     /** Called by the app's sink; returns whether [e] was terminal. */
     internal fun deliver(e: Event): Boolean {
@@ -60,8 +67,12 @@ sealed class Task(val api: Api, private val listener: EventListener?) {
             onEvent(e)
             listener?.onEvent(e)
         } finally {
-            // Even when the listener throws (the library logs and drops the exception).
-            if (last) terminal.complete(e)
+            // Even when the listener throws (the library, or the app's executor, gets it).
+            try {
+                afterListener(e)
+            } finally {
+                if (last) terminal.complete(e)
+            }
         }
         return last
     }
@@ -75,37 +86,66 @@ sealed class Task(val api: Api, private val listener: EventListener?) {
 
 /** A wx.request. */
 class RequestTask internal constructor(listener: EventListener?) : Task(Api.REQUEST, listener) {
-    /** The success res (body in `data`); throws [WxFailException] on fail; cancel aborts. */
-    suspend fun await(): Event.Success = awaitSuccess()
+    /** The typed success result (body in `data`); throws [WxFailException] on fail; cancel aborts. */
+    suspend fun await(): RequestResult = RequestResult(awaitSuccess())
+}
+
+/** An upload or a download: progress as a [Flow] besides the listener's [Event.Progress]. */
+sealed class TransferTask(api: Api, listener: EventListener?) : Task(api, listener) {
+    private class State(val progress: TransferProgress?, val done: Boolean)
+
+    private val state = MutableStateFlow(State(null, false))
+
+    /**
+     * The progress updates, ending when the task ends (success or fail: see `await()` for
+     * which). Any number of collectors, at any time, each with or without a listener: a
+     * collector starts with the latest update and is conflated (a slow one skips to the
+     * newest), so it always sees the last update before the end (100 after a success).
+     */
+    val progress: Flow<TransferProgress> =
+        state.transformWhile { s ->
+            s.progress?.let { emit(it) }
+            !s.done
+        }.distinctUntilChanged()
+
+    override fun onEvent(e: Event) {
+        if (e is Event.Progress) state.value = State(e.toTransferProgress(), false)
+        if (isTerminal(e)) state.value = State(state.value.progress, true)
+    }
 }
 
 /** A wx.uploadFile. */
-class UploadTask internal constructor(listener: EventListener?) : Task(Api.UPLOAD_FILE, listener) {
-    /** The success res (response text in `data`); throws [WxFailException] on fail; cancel aborts. */
-    suspend fun await(): Event.Success = awaitSuccess()
+class UploadTask internal constructor(listener: EventListener?) : TransferTask(Api.UPLOAD_FILE, listener) {
+    /** The typed success result (the server's answer in `data`); throws [WxFailException] on fail; cancel aborts. */
+    suspend fun await(): UploadResult = UploadResult(awaitSuccess())
 }
 
 /** A wx.downloadFile. */
-class DownloadTask internal constructor(listener: EventListener?) : Task(Api.DOWNLOAD_FILE, listener) {
-    /** The success res (`tempFilePath` or `filePath`); throws [WxFailException] on fail; cancel aborts. */
-    suspend fun await(): Event.Success = awaitSuccess()
+class DownloadTask internal constructor(listener: EventListener?) : TransferTask(Api.DOWNLOAD_FILE, listener) {
+    /** The typed success result (`tempFilePath` or `filePath`); throws [WxFailException] on fail; cancel aborts. */
+    suspend fun await(): DownloadResult = DownloadResult(awaitSuccess())
 }
 
 /**
  * A wx.connectSocket. Events: [Event.Success] (`connectSocket:ok`, not terminal) or
  * [Event.Fail] (terminal: rejected), then open / message / error and exactly one
  * [Event.SocketClose] (terminal).
+ *
+ * With [withFlow] (the default when there is no listener) every event also goes to [events],
+ * after the listener saw it, so a listener and a collector both see every message.
  */
-class SocketTask internal constructor(listener: EventListener?) : Task(Api.CONNECT_SOCKET, listener) {
-    private val channel: Channel<Event>? = if (listener == null) Channel(Channel.UNLIMITED) else null
+class SocketTask internal constructor(listener: EventListener?, withFlow: Boolean) : Task(Api.CONNECT_SOCKET, listener) {
+    private val channel: Channel<Event>? = if (withFlow) Channel(Channel.UNLIMITED) else null
 
     /**
      * The socket's events as a hot flow for one collector, ending after the terminal event.
-     * Only for sockets started without a listener (then every event is buffered until
-     * collected); cancelling the collection does not close the socket.
+     * Every event is buffered from the start until collected, so nothing is missed by a
+     * collector that starts late; cancelling the collection does not close the socket.
+     * Only for sockets started with the flow (`connectSocket(..., withFlow = true)`, the
+     * default without a listener): otherwise [IllegalStateException].
      */
     val events: Flow<Event>
-        get() = (channel ?: throw IllegalStateException("this socket delivers its events to a listener")).receiveAsFlow()
+        get() = (channel ?: throw IllegalStateException("this socket was started with a listener and withFlow = false")).receiveAsFlow()
 
     override fun isTerminal(e: Event) = e is Event.Fail || e is Event.SocketClose
 
@@ -114,7 +154,7 @@ class SocketTask internal constructor(listener: EventListener?) : Task(Api.CONNE
 
     override val isDone: Boolean get() = ended || super.isDone
 
-    override fun onEvent(e: Event) {
+    override fun afterListener(e: Event) {
         channel?.trySend(e)
         if (isTerminal(e)) {
             ended = true

@@ -44,16 +44,16 @@ class RequestTest {
             assertEquals(2, rec.events.size, rec.events.toString())
             val headers = assertInstanceOf(Event.HeadersReceived::class.java, rec.events[0])
             assertEquals(200L, headers.res["statusCode"])
-            assertSame(ok, rec.events[1])
+            assertEquals(200, headers.statusCode)
+            assertSame(ok.event, rec.events[1])
             assertEquals("request:ok", ok.errMsg)
             assertEquals(200, ok.statusCode)
-            assertEquals("json", ok.res["dataKind"])
+            assertEquals(DataKind.JSON, ok.dataKind)
+            assertEquals("json", ok.event.res["dataKind"]) // the raw map stays available
             assertEquals(mapOf("hello" to "world", "n" to 1L), Json.parse(ok.text()))
-            assertTrue(ok.taskId > 0)
-            assertEquals(ok.taskId, headers.taskId)
-            @Suppress("UNCHECKED_CAST")
-            val profile = ok.res["profile"] as Map<String, Any?>
-            assertEquals("127.0.0.1", profile["peerIP"])
+            assertTrue(ok.event.taskId > 0)
+            assertEquals(ok.event.taskId, headers.taskId)
+            assertEquals("127.0.0.1", ok.profile.peerIP)
         }
     }
 
@@ -74,8 +74,8 @@ class RequestTest {
     fun arraybufferResponseComesAsBytes(): Unit = runBlocking {
         App(testConfig()).use { app ->
             val ok = withTimeout(20_000) { app.awaitRequest("""{"url":"${api("/bytes/1000")}","responseType":"arraybuffer"}""") }
-            assertEquals("arraybuffer", ok.res["dataKind"])
-            val data = ok.data!!
+            assertEquals(DataKind.ARRAYBUFFER, ok.dataKind)
+            val data = ok.data
             assertEquals(1000, data.size)
             assertTrue(data.withIndex().all { (i, b) -> b == (i % 251).toByte() })
         }

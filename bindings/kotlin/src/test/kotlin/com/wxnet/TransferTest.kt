@@ -38,7 +38,7 @@ class TransferTest {
             val ok = withTimeout(60_000) { task.await() }
             assertEquals("uploadFile:ok", ok.errMsg)
             assertEquals(200, ok.statusCode)
-            val answer = Json.parseObject(ok.res["data"] as? String ?: ok.text())
+            val answer = Json.parseObject(ok.data)
             assertEquals(mapOf("purpose" to "kotlin"), answer["fields"])
             @Suppress("UNCHECKED_CAST")
             val file = (answer["files"] as List<Map<String, Any?>>).single()
@@ -64,7 +64,9 @@ class TransferTest {
             val ok = withTimeout(60_000) { task.await() }
             assertEquals("downloadFile:ok", ok.errMsg)
             assertEquals(200, ok.statusCode)
-            val virtual = ok.res["tempFilePath"] as String
+            val virtual = ok.tempFilePath!!
+            assertEquals(virtual, ok.path)
+            assertEquals(null, ok.filePath)
             assertTrue(virtual.startsWith("wxfile://tmp_"), virtual)
             val file = File(sandbox.temp, virtual.removePrefix("wxfile://"))
             val bytes = file.readBytes()

@@ -1,15 +1,30 @@
 package com.wxnet.internal
 
 /**
- * A small, strict JSON reader and string quoting, so the binding needs no JSON library.
- * Objects become `Map<String, Any?>` (insertion order kept), arrays `List<Any?>`, numbers
- * `Long` when integral and in range, else `Double`.
+ * A small strict JSON reader (RFC 8259) and string quoting, internal to the binding; the
+ * public API hands out typed results ([com.wxnet.RequestResult]...) and [com.wxnet.Event.res].
+ *
+ * Why not org.json: Android's built-in org.json and the Maven `org.json:json` artifact are two
+ * different implementations, and both are lenient by design (unquoted strings, single quotes,
+ * `;` as a separator; Android's also `=>` and `#` comments), so the same text would parse
+ * differently on the phone and on the desktop JVM, and neither rejects what this one must.
+ *
+ * Objects become `Map<String, Any?>` (insertion order kept, the last duplicate key wins),
+ * arrays `List<Any?>`, numbers `Long` when written without fraction or exponent and in range,
+ * else `Double`. Rejected with [IllegalArgumentException] (message "JSON: … at <offset>"):
+ * a leading `+`, leading zeros (`01`), digits other than ASCII 0-9, `.5`, `1.`, `1e`, a
+ * number too large for a double (`1e400`: never Infinity), NaN/Infinity literals, bad or
+ * short `\u` escapes, raw control characters in strings, trailing garbage, and nesting
+ * deeper than [MAX_DEPTH] (no stack overflow on hostile input).
  */
-object Json {
+internal object Json {
+    /** Deepest array/object nesting accepted. */
+    const val MAX_DEPTH = 512
+
     fun parse(text: String): Any? {
         val p = Parser(text)
         p.ws()
-        val v = p.value()
+        val v = p.value(0)
         p.ws()
         if (p.i != text.length) p.fail("trailing characters")
         return v
@@ -17,7 +32,7 @@ object Json {
 
     @Suppress("UNCHECKED_CAST")
     fun parseObject(text: String): Map<String, Any?> =
-        parse(text) as? Map<String, Any?> ?: throw IllegalArgumentException("not a JSON object")
+        parse(text) as? Map<String, Any?> ?: throw IllegalArgumentException("JSON: not an object")
 
     /** [s] as a JSON string literal. */
     fun quote(s: String): String {
@@ -35,6 +50,8 @@ object Json {
         return b.append('"').toString()
     }
 
+    private fun isDigit(c: Char) = c in '0'..'9'
+
     private class Parser(val s: String) {
         var i = 0
 
@@ -44,16 +61,17 @@ object Json {
             while (i < s.length && s[i].let { it == ' ' || it == '\n' || it == '\r' || it == '\t' }) i++
         }
 
-        fun value(): Any? {
+        fun value(depth: Int): Any? {
             if (i >= s.length) fail("unexpected end")
             return when (s[i]) {
-                '{' -> obj()
-                '[' -> arr()
+                '{' -> obj(depth + 1)
+                '[' -> arr(depth + 1)
                 '"' -> str()
                 't' -> lit("true", true)
                 'f' -> lit("false", false)
                 'n' -> lit("null", null)
-                else -> num()
+                '-', in '0'..'9' -> num()
+                else -> fail("unexpected character '${s[i]}'")
             }
         }
 
@@ -63,7 +81,8 @@ object Json {
             return v
         }
 
-        fun obj(): Map<String, Any?> {
+        fun obj(depth: Int): Map<String, Any?> {
+            if (depth > MAX_DEPTH) fail("nested deeper than $MAX_DEPTH")
             val m = LinkedHashMap<String, Any?>()
             i++
             ws()
@@ -76,31 +95,32 @@ object Json {
                 if (i >= s.length || s[i] != ':') fail("expected ':'")
                 i++
                 ws()
-                m[k] = value()
+                m[k] = value(depth)
                 ws()
                 if (i >= s.length) fail("unterminated object")
                 when (s[i++]) {
                     ',' -> continue
                     '}' -> return m
-                    else -> fail("expected ',' or '}'")
+                    else -> { i--; fail("expected ',' or '}'") }
                 }
             }
         }
 
-        fun arr(): List<Any?> {
+        fun arr(depth: Int): List<Any?> {
+            if (depth > MAX_DEPTH) fail("nested deeper than $MAX_DEPTH")
             val l = ArrayList<Any?>()
             i++
             ws()
             if (i < s.length && s[i] == ']') { i++; return l }
             while (true) {
                 ws()
-                l.add(value())
+                l.add(value(depth))
                 ws()
                 if (i >= s.length) fail("unterminated array")
                 when (s[i++]) {
                     ',' -> continue
                     ']' -> return l
-                    else -> fail("expected ',' or ']'")
+                    else -> { i--; fail("expected ',' or ']'") }
                 }
             }
         }
@@ -122,28 +142,66 @@ object Json {
                             'n' -> b.append('\n')
                             'r' -> b.append('\r')
                             't' -> b.append('\t')
-                            'u' -> {
-                                if (i + 4 > s.length) fail("bad \\u escape")
-                                b.append(s.substring(i, i + 4).toInt(16).toChar())
-                                i += 4
-                            }
-                            else -> fail("bad escape")
+                            'u' -> b.append(hex4())
+                            else -> { i--; fail("bad escape") }
                         }
                     }
-                    c < ' ' -> fail("control character in string")
+                    c < ' ' -> { i--; fail("control character in string") }
                     else -> b.append(c)
                 }
             }
         }
 
+        /** Exactly four ASCII hex digits (no sign, no other scripts' digits). */
+        fun hex4(): Char {
+            if (i + 4 > s.length) fail("bad \\u escape")
+            var v = 0
+            repeat(4) {
+                val d = when (val c = s[i + it]) {
+                    in '0'..'9' -> c - '0'
+                    in 'a'..'f' -> c - 'a' + 10
+                    in 'A'..'F' -> c - 'A' + 10
+                    else -> { i += it; fail("bad \\u escape") }
+                }
+                v = v * 16 + d
+            }
+            i += 4
+            return v.toChar()
+        }
+
+        fun digits() {
+            if (i >= s.length || !isDigit(s[i])) fail("expected a digit")
+            while (i < s.length && isDigit(s[i])) i++
+        }
+
+        /** `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, ASCII digits only. */
         fun num(): Any {
             val start = i
-            if (i < s.length && s[i] == '-') i++
-            while (i < s.length && s[i].let { it.isDigit() || it == '.' || it == 'e' || it == 'E' || it == '+' || it == '-' }) i++
+            if (s[i] == '-') i++
+            if (i >= s.length || !isDigit(s[i])) fail("expected a digit")
+            if (s[i] == '0') {
+                i++
+                if (i < s.length && isDigit(s[i])) fail("leading zero")
+            } else {
+                digits()
+            }
+            var integral = true
+            if (i < s.length && s[i] == '.') {
+                i++
+                digits()
+                integral = false
+            }
+            if (i < s.length && (s[i] == 'e' || s[i] == 'E')) {
+                i++
+                if (i < s.length && (s[i] == '+' || s[i] == '-')) i++
+                digits()
+                integral = false
+            }
             val t = s.substring(start, i)
-            if (t.isEmpty() || t == "-") fail("bad number")
-            if (t.none { it == '.' || it == 'e' || it == 'E' }) t.toLongOrNull()?.let { return it }
-            return t.toDoubleOrNull() ?: fail("bad number")
+            if (integral) t.toLongOrNull()?.let { return it }
+            val d = t.toDouble() // the grammar above is a subset of Java's: cannot throw
+            if (d.isInfinite()) { i = start; fail("number out of range") }
+            return d
         }
     }
 }
