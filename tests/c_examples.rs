@@ -1,6 +1,6 @@
 //! Runs the C examples (`examples-c/*.c`, except the demo and the helpers
 //! `common.c` and `demo_print.c`: request_callback, request_poll, abort,
-//! free_in_flight, transfer (upload/download), socket_chat) through
+//! free_in_flight, transfer (upload/download), socket_chat, socket_races) through
 //! `scripts/c-examples.sh`: it builds `libwxnet.so` and `wxnet-testserver` with
 //! cargo (nested, so the library the examples link is the current source, not
 //! whatever `cargo test` left behind), compiles every example with
