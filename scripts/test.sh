@@ -64,6 +64,8 @@ suite() {
 
 suite format 10 cargo fmt --all -- --check
 suite clippy 200 cargo clippy --workspace --all-targets --all-features -- -D warnings
+# The smallest library a vendor builds (no HTTP/3) must be as clean as the full one.
+suite clippy-no-quic 120 cargo clippy -p wxnet --lib --no-default-features -- -D warnings
 suite rust-tests 500 bash scripts/rust-tests.sh
 suite c-examples-valgrind 200 bash scripts/c-examples.sh --valgrind
 # The phone targets compile (cargo check: 3 Android ABIs with jni, iOS device and simulator,

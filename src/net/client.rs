@@ -67,6 +67,14 @@ impl HttpDns<'_> {
 pub struct Route<'a> {
     pub clients: &'a HttpClients,
     pub http2: bool,
+    /// `enableQuic`: HTTP/3 may be tried for this exchange.
+    #[cfg_attr(
+        not(feature = "quic"),
+        allow(
+            dead_code,
+            reason = "read only with the quic feature; without it enableQuic uses TCP"
+        )
+    )]
     pub quic: bool,
     /// `enableHttpDNS`: connect through this service's answers.
     pub http_dns: Option<HttpDns<'a>>,
