@@ -70,7 +70,7 @@ static void raise_this_dispatcher(int *raised) {
 
 static ex_waiter ended;       /* count = terminal events (CLOSE, or a FAIL) */
 static int close_refused;     /* wxnet_socket_close != WXNET_OK inside SUCCESS */
-static int first_refusal = 1; /* WXNET_OK until one is seen */
+static int first_refusal;     /* the status of the first refused close */
 static int connect_fails;     /* FAIL events instead of connectSocket:ok */
 
 static int close_race_raised;
@@ -104,8 +104,8 @@ static void close_inside_connect_ok(void) {
   if (app == NULL) return;
   pin_every_thread_to_one_cpu();
   char *opts = ex_api_options(EX_SOCKET, "/ws/echo", NULL);
-  /* Back to back: the dispatcher is still busy with the last socket's events (awake) when
-   * the next SUCCESS is queued, and runs its callback at once. */
+  /* Back to back from this thread: the favoured dispatcher runs each SUCCESS callback as
+   * soon as the event is queued, before wxnet_connect_socket has returned. */
   for (long i = 0; i < n; i++) {
     wxnet_task_id id = 0;
     EX_CHECK_STATUS(wxnet_connect_socket(app, opts, strlen(opts), NULL, &id), WXNET_OK);
@@ -128,6 +128,7 @@ static int other_tag, cycler_tag;     /* task_user_data: &other_tag or &cycler_t
 static ex_waiter others_open;         /* count = OPEN of the 4 others */
 static ex_waiter others_closed;       /* count = CLOSE of the 4 others */
 static ex_waiter rounds;              /* count = cycler CLOSEs (and 1000000 on a refusal) */
+static long cycler_closes;            /* the same CLOSEs, counted on the dispatcher thread */
 static long max_rounds;
 static int reconnect_refused;         /* FAIL for a reconnect, or a start that failed */
 static char refusal[512];
@@ -152,10 +153,7 @@ static void on_reconnect_race(void *app_ud, const wxnet_event *ev) {
     ex_waiter_add(&rounds, 1000000);
   } else if (ev->kind == WXNET_EVENT_SOCKET_CLOSE) {
     ex_waiter_add(&rounds, 1);
-    pthread_mutex_lock(&rounds.mu);
-    long done = rounds.count;
-    pthread_mutex_unlock(&rounds.mu);
-    if (done < max_rounds) {
+    if (++cycler_closes < max_rounds) {
       wxnet_task_id id = 0;
       wxnet_status st = wxnet_connect_socket(reconnect_app, cycler_opts, strlen(cycler_opts), &cycler_tag, &id);
       if (st != WXNET_OK) {

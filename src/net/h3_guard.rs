@@ -219,18 +219,10 @@ where
 }
 
 /// h3-quinn's stream opener, with guarded request streams.
+#[derive(Clone)]
 pub(crate) struct GuardedOpener {
     inner: h3_quinn::OpenStreams,
     guards: Guards,
-}
-
-impl Clone for GuardedOpener {
-    fn clone(&self) -> Self {
-        GuardedOpener {
-            inner: self.inner.clone(),
-            guards: self.guards.clone(),
-        }
-    }
 }
 
 impl<B: Buf> quic::OpenStreams<B> for GuardedOpener {
