@@ -241,6 +241,27 @@ fn charsets_are_converted_and_boms_stripped() {
 }
 
 #[test]
+fn bodies_over_256_kib_are_converted_and_checked_on_the_blocking_pool() {
+    // Over 256 KiB the UTF-8 conversion and the `dataType: json` check leave the network
+    // worker (src/request/mod.rs): the same results as below it.
+    let app = TestApp::new(json!({}));
+    let big = "x".repeat(300_000);
+    let ok = app.terminal(json!({"url": url("/echo"), "method": "POST", "data": big}));
+    assert_success(&ok);
+    assert_eq!(ok.json["dataKind"], "json");
+    assert_eq!(ok.data_json()["bodyLength"], 300_000);
+    let text = app.terminal(json!({"url": url("/echo"), "method": "POST", "data": big, "dataType": "text"}));
+    assert_success(&text);
+    assert_eq!(text.json["dataKind"], "text");
+    assert!(text.text().len() > 300_000);
+    // Not UTF-8 and no charset: detected and converted (as below 256 KiB), not JSON.
+    let detected = app.terminal(json!({"url": url("/bytes/300000")}));
+    assert_success(&detected);
+    assert_eq!(detected.json["dataKind"], "text");
+    assert!(detected.text().len() >= 300_000);
+}
+
+#[test]
 fn compressed_bodies_are_decoded() {
     let app = TestApp::new(json!({}));
     for enc in ["gzip", "deflate", "br"] {
