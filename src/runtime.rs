@@ -3,15 +3,13 @@
 
 use std::sync::LazyLock;
 
-/// Worker threads: one, as Chromium's network stack (Cronet) runs all network
-/// I/O on one thread. Measured against nginx (BENCHMARKS.md "One tokio worker
-/// or two"): one worker costs less CPU per request in every small-request
-/// scenario but 100 in flight over h2, makes half the context switches of a
-/// sequential request, and is as fast or faster except at 100 in flight;
-/// CPU-heavy steps of large bodies (UTF-8 conversion, the JSON check) run on
-/// tokio's blocking pool so they do not hold up the others' I/O.
+/// Worker threads: 2. Measured against 1 (BENCHMARKS.md "One tokio worker
+/// or two"): one worker costs less CPU per small request and makes half the
+/// context switches of a sequential request, but answers a WebSocket message
+/// later (echo 0.64-0.75x a bare tokio-tungstenite client against 0.86-0.89x
+/// with two) and is slower at 100 requests in flight; so 2 stays the default.
 /// `WXNET_WORKER_THREADS` (1-16), read once at start, overrides it.
-const DEFAULT_WORKER_THREADS: usize = 1;
+const DEFAULT_WORKER_THREADS: usize = 2;
 
 fn worker_threads() -> usize {
     std::env::var("WXNET_WORKER_THREADS")

@@ -28,25 +28,35 @@ enum Msg {
     Shutdown,
 }
 
-/// How many times the dispatcher polls its channel before it sleeps: about
-/// a microsecond or two, to take the events of other tasks that come in a
-/// burst without a sleep and a wake-up (two system calls and a context switch
-/// on each side). No `yield_now` in the spin: those were four `sched_yield`
-/// calls per idle period, every sequential request. The HEADERS_RECEIVED and
-/// SUCCESS of a small answer need no spin: the request task sends them back
-/// to back (`core::hold_headers`).
-const SPINS_BEFORE_SLEEP: u32 = 64;
+/// How many times the dispatcher polls its channel before it sleeps, at most
+/// and at least. Catching the next event awake saves a sleep and a wake-up
+/// (two system calls and a context switch on each side) for about the cost
+/// of one, when events come in bursts (many tasks in flight); between the
+/// events of one sequential request the spin only burns CPU. So the spin
+/// adapts: it goes back to the maximum whenever it caught an event that was
+/// not there at its first poll, and halves (down to the minimum) whenever it
+/// ended in a sleep. A small answer's HEADERS_RECEIVED and SUCCESS need no
+/// spin: the request task sends them back to back (`core::hold_headers`).
+const MAX_SPINS: u32 = 200;
+const MIN_SPINS: u32 = 16;
 
-/// The next message: a short spin first, then a blocking wait. `None` when
-/// every sender is gone.
-fn recv_spinning(rx: &mpsc::Receiver<Msg>) -> Option<Msg> {
-    for _ in 0..SPINS_BEFORE_SLEEP {
+/// The next message: a spin of at most `spins` polls first, then a blocking
+/// wait; adapts `spins` (see [`MAX_SPINS`]). `None` when every sender is gone.
+fn recv_spinning(rx: &mpsc::Receiver<Msg>, spins: &mut u32) -> Option<Msg> {
+    for i in 0..*spins {
         match rx.try_recv() {
-            Ok(msg) => return Some(msg),
+            Ok(msg) => {
+                if i > 0 {
+                    *spins = MAX_SPINS;
+                }
+                return Some(msg);
+            }
             Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) if i % 50 == 49 => std::thread::yield_now(),
             Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
         }
     }
+    *spins = (*spins / 2).max(MIN_SPINS);
     rx.recv().ok()
 }
 
@@ -191,14 +201,16 @@ impl Dispatcher {
 fn run(mode: Mode, rx: mpsc::Receiver<Msg>, queue: Option<std::sync::Arc<PollQueue>>, budget: &Budget) {
     match mode {
         Mode::Callback(mut handler) => {
-            while let Some(Msg::Event(ev)) = recv_spinning(&rx) {
+            let mut spins = MAX_SPINS;
+            while let Some(Msg::Event(ev)) = recv_spinning(&rx, &mut spins) {
                 handler(&ev);
                 budget.give_back(ev.charge);
             }
         }
         Mode::Poll => {
             let queue = queue.expect("poll mode has a queue");
-            while let Some(Msg::Event(ev)) = recv_spinning(&rx) {
+            let mut spins = MAX_SPINS;
+            while let Some(Msg::Event(ev)) = recv_spinning(&rx, &mut spins) {
                 queue.push(ev);
             }
         }
