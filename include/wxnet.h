@@ -369,7 +369,9 @@ wxnet_status wxnet_task_abort(wxnet_task_id task);
 // Sends a text (`binary` false; must be UTF-8, else
 // `WXNET_E_INVALID_ARGUMENT`) or binary message on an open socket; `data`
 // is copied and queued (never blocks); sends keep their order. Not open
-// (connecting, closing, ended): `WXNET_E_INVALID_STATE`.
+// (connecting, closing, ended), or the socket's queue already holds
+// `maxSocketSendQueueBytes` for a peer that does not read (a larger message
+// goes alone when nothing waits): `WXNET_E_INVALID_STATE`.
 //
 // # Safety
 // `data` readable for `len` bytes unless NULL.

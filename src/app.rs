@@ -122,7 +122,7 @@ impl App {
             .expect("socket admission lock poisoned");
         let alive = self.core.tasks.count(|api| api == Api::ConnectSocket);
         let task = self.register(Api::ConnectSocket, user_data)?;
-        let commands = socket::control(&task);
+        let commands = socket::control(&task, self.core.config.max_socket_send_queue_bytes);
         let started = if alive >= self.core.config.max_sockets {
             Err(socket::too_many())
         } else {

@@ -51,6 +51,7 @@ struct RawConfig {
     max_download_bytes: Option<u64>,
     max_queued_event_bytes: Option<u64>,
     max_socket_message_bytes: Option<u64>,
+    max_socket_send_queue_bytes: Option<u64>,
     background_grace_ms: Option<i64>,
     temp_dir: Option<String>,
     user_data_dir: Option<String>,
@@ -101,6 +102,9 @@ pub struct AppConfig {
     /// The largest WebSocket message (and frame) accepted; above it the
     /// socket closes with 1009.
     pub max_socket_message_bytes: usize,
+    /// Bytes of host messages one socket holds for the network at most; a
+    /// send beyond it is refused (one message larger than it passes alone).
+    pub max_socket_send_queue_bytes: usize,
     /// `None`: background work allowed (grace -1).
     pub background_grace: Option<Duration>,
     pub temp_dir: Option<PathBuf>,
@@ -122,6 +126,8 @@ const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 pub const DEFAULT_MAX_QUEUED_EVENT_BYTES: usize = 4 * 1024 * 1024;
 /// Default of `maxSocketMessageBytes`: 16 MiB.
 pub const DEFAULT_MAX_SOCKET_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Default of `maxSocketSendQueueBytes`: 16 MiB.
+pub const DEFAULT_MAX_SOCKET_SEND_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 /// Byte limits are between 1 KiB and 1 GiB: smaller would make every event
 /// wait, larger defeats the bound on a phone.
 const BYTE_LIMIT_RANGE: std::ops::RangeInclusive<u64> = 1024..=1024 * 1024 * 1024;
@@ -236,6 +242,11 @@ impl AppConfig {
             raw.max_socket_message_bytes,
             DEFAULT_MAX_SOCKET_MESSAGE_BYTES,
         )?;
+        let max_socket_send_queue_bytes = bounded_bytes(
+            "maxSocketSendQueueBytes",
+            raw.max_socket_send_queue_bytes,
+            DEFAULT_MAX_SOCKET_SEND_QUEUE_BYTES,
+        )?;
         let background_grace = match raw.background_grace_ms {
             None => Some(Duration::from_millis(5000)),
             Some(-1) => None,
@@ -308,6 +319,7 @@ impl AppConfig {
             max_download_bytes,
             max_queued_event_bytes,
             max_socket_message_bytes,
+            max_socket_send_queue_bytes,
             background_grace,
             temp_dir: abs_dir("tempDir", raw.temp_dir)?,
             user_data_dir: abs_dir("userDataDir", raw.user_data_dir)?,
@@ -451,6 +463,7 @@ mod tests {
         assert_eq!(c.max_download_bytes, 52_428_800);
         assert_eq!(c.max_queued_event_bytes, 4 * 1024 * 1024);
         assert_eq!(c.max_socket_message_bytes, 16 * 1024 * 1024);
+        assert_eq!(c.max_socket_send_queue_bytes, 16 * 1024 * 1024);
         assert!(c.policy.url_check && c.policy.allow_lan && c.tls_verify);
         assert_eq!(c.background_grace, Some(Duration::from_millis(5000)));
     }

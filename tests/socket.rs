@@ -402,15 +402,60 @@ fn the_message_limit_is_configurable_and_closes_with_1009_above_it() {
     app.closed(echo);
 }
 
-/// 6 x 16 MiB to a server that never reads: the sends stall in the buffers.
+/// 16 MiB messages to a server that never reads, until one is refused (the send queue
+/// holds 16 MiB at most) or 6 went: the first one alone is more than the buffers take, so
+/// the send is stuck.
 fn stuck_socket(app: &TestApp) -> u64 {
     let id = app.open_socket(json!({"url": ws_url("/ws/deaf")}));
     let socket = wxnet::socket_of(id).expect("socket");
     let block = vec![7u8; 16 * 1024 * 1024];
-    for _ in 0..6 {
-        socket.send(&block, true).expect("send 16 MiB");
+    socket
+        .send(&block, true)
+        .expect("the first send goes to an empty queue");
+    for _ in 1..6 {
+        if socket.send(&block, true).is_err() {
+            break;
+        }
     }
     id
+}
+
+#[test]
+fn sends_to_a_peer_that_does_not_read_are_refused_once_the_send_queue_is_full() {
+    // 64 KiB messages against a 1 MiB queue: once the socket's buffers and the WebSocket's
+    // own are full, the queue fills and a send is refused (before, the queue took every
+    // message: 256 MiB here).
+    let app = TestApp::new(json!({"maxSocketSendQueueBytes": 1024 * 1024}));
+    let id = app.open_socket(json!({"url": ws_url("/ws/deaf")}));
+    let socket = wxnet::socket_of(id).expect("socket");
+    let block = vec![7u8; 64 * 1024];
+    let refused = (0..4096)
+        .find_map(|i| socket.send(&block, true).err().map(|e| (i, e)))
+        .expect("a send is refused before 256 MiB are queued");
+    let (accepted, err) = refused;
+    assert_eq!(err.status, Status::InvalidState);
+    assert!(
+        err.detail.starts_with("the socket's send queue is full: ")
+            && err
+                .detail
+                .ends_with(" bytes wait for the network (maxSocketSendQueueBytes 1048576)"),
+        "{}",
+        err.detail
+    );
+    // What was accepted fits the queue plus what the kernel and the WebSocket took
+    // (loopback buffers are a few MiB at most).
+    assert!(accepted * block.len() < 64 * 1024 * 1024, "{accepted} sends accepted");
+    // A close still ends the socket, within its limit.
+    socket.close(1000, "").expect("close");
+    let events = app.closed(id);
+    assert_socket_lifecycle(&events);
+    // A message larger than the whole queue goes alone on an empty queue.
+    let echo = app.open_socket(json!({"url": ws_url("/ws/echo")}));
+    let big = vec![1u8; 2 * 1024 * 1024];
+    wxnet::socket_of(echo).expect("socket").send(&big, true).expect("alone");
+    app.wait_until(echo, |e| !messages(e).is_empty());
+    wxnet::task_abort(echo).expect("abort");
+    app.closed(echo);
 }
 
 #[test]

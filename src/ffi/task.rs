@@ -182,7 +182,9 @@ pub extern "C" fn wxnet_task_abort(task: wxnet_task_id) -> wxnet_status {
 /// Sends a text (`binary` false; must be UTF-8, else
 /// `WXNET_E_INVALID_ARGUMENT`) or binary message on an open socket; `data`
 /// is copied and queued (never blocks); sends keep their order. Not open
-/// (connecting, closing, ended): `WXNET_E_INVALID_STATE`.
+/// (connecting, closing, ended), or the socket's queue already holds
+/// `maxSocketSendQueueBytes` for a peer that does not read (a larger message
+/// goes alone when nothing waits): `WXNET_E_INVALID_STATE`.
 ///
 /// # Safety
 /// `data` readable for `len` bytes unless NULL.

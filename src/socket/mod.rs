@@ -14,6 +14,7 @@ mod handshake;
 mod session;
 mod wire;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -38,7 +39,8 @@ enum Phase {
 
 /// What the host asks of a live socket.
 pub(crate) enum Command {
-    Send(yawc::Frame),
+    /// A host message and its bytes counted in the [`SendQueue`].
+    Send(yawc::Frame, usize),
     /// Start the closing handshake (bounded by [`CLOSE_WAIT`]).
     Close(u16, String),
     /// End now, even mid-send: a close frame goes out only if it can be
@@ -50,7 +52,7 @@ pub(crate) enum Command {
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Command::Send(frame) => write!(f, "Send({:?}, {} bytes)", frame.opcode(), frame.payload().len()),
+            Command::Send(frame, _) => write!(f, "Send({:?}, {} bytes)", frame.opcode(), frame.payload().len()),
             Command::Close(code, _) => write!(f, "Close({code})"),
             Command::Abort => f.write_str("Abort"),
         }
@@ -60,7 +62,26 @@ impl std::fmt::Debug for Command {
 /// The host-facing control of one socket (the task's [`crate::task::Control`]).
 pub struct SocketHandle {
     phase: Mutex<Phase>,
+    /// The commands' channel is unbounded in count; what it (and the
+    /// session's queue) holds of host messages is bounded by `queued`.
     commands: mpsc::UnboundedSender<Command>,
+    /// Bytes of host messages sent and not yet taken by the WebSocket.
+    queued: SendQueue,
+}
+
+/// The bytes of host messages a socket holds for the network, against
+/// `maxSocketSendQueueBytes`: added by `send` on the host's thread, taken
+/// off by the session when the WebSocket takes a message.
+pub(crate) struct SendQueue {
+    bytes: AtomicUsize,
+    limit: usize,
+}
+
+impl SendQueue {
+    /// A message of `len` bytes left the queue.
+    pub(crate) fn taken(&self, len: usize) {
+        self.bytes.fetch_sub(len, Ordering::AcqRel);
+    }
 }
 
 impl SocketHandle {
@@ -84,9 +105,25 @@ impl SocketHandle {
                 format!("the socket is not open ({phase:?})"),
             ));
         }
-        self.commands
-            .send(Command::Send(message))
-            .map_err(|_| ApiError::new(Status::InvalidState, "the socket is closed"))
+        // Under the phase lock, so two sends cannot both pass the check. A
+        // message larger than the limit still goes alone, once the queue is
+        // empty.
+        let queued = self.queued.bytes.load(Ordering::Acquire);
+        if queued > 0 && queued.saturating_add(data.len()) > self.queued.limit {
+            return Err(ApiError::new(
+                Status::InvalidState,
+                format!(
+                    "the socket's send queue is full: {queued} bytes wait for the network \
+                     (maxSocketSendQueueBytes {})",
+                    self.queued.limit
+                ),
+            ));
+        }
+        self.queued.bytes.fetch_add(data.len(), Ordering::AcqRel);
+        self.commands.send(Command::Send(message, data.len())).map_err(|_| {
+            self.queued.taken(data.len());
+            ApiError::new(Status::InvalidState, "the socket is closed")
+        })
     }
 
     /// `wxnet_task_abort` on a socket: a close with code 1000 that does not
@@ -186,11 +223,15 @@ pub(crate) fn start(app: &AppCore, opts: &Opts) -> Result<handshake::Target, WxE
 
 /// The host-facing control of a new socket task and the session's end of
 /// its command channel; the control is the task's before its id is out.
-pub(crate) fn control(task: &TaskShared) -> Commands {
+pub(crate) fn control(task: &TaskShared, max_send_queue_bytes: usize) -> Commands {
     let (tx, rx) = mpsc::unbounded_channel();
     let handle = Arc::new(SocketHandle {
         phase: Mutex::new(Phase::Connecting),
         commands: tx,
+        queued: SendQueue {
+            bytes: AtomicUsize::new(0),
+            limit: max_send_queue_bytes,
+        },
     });
     task.set_socket(handle.clone());
     Commands { handle, rx }

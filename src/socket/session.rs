@@ -21,7 +21,7 @@ use yawc::{Frame, OpCode, WebSocketError as WsError};
 
 use super::handshake::{self, Target, Ws};
 use super::wire::Wire;
-use super::{Command, Phase, SocketHandle, CLOSE_WAIT};
+use super::{Command, Phase, SendQueue, SocketHandle, CLOSE_WAIT};
 use crate::core::AppCore;
 use crate::event::budget::Reservation;
 use crate::event::{res, Event, EventKind};
@@ -64,7 +64,9 @@ pub async fn run(
     let open_json = res::socket_open_json(&opened.headers, &opened.profile);
     task.emit(EventKind::SocketOpen, open_json, None);
     log::debug!("socket {} open", task.id);
-    let (code, reason) = Session::new(&task, opened.ws, opened.wire).run(&mut commands).await;
+    let (code, reason) = Session::new(&task, opened.ws, opened.wire, &handle.queued)
+        .run(&mut commands)
+        .await;
     handle.set_phase(Phase::Closing);
     task.finish(EventKind::SocketClose, res::close_json(code, &reason), None);
     log::debug!("socket {} closed with {code}", task.id);
@@ -88,8 +90,10 @@ struct Session<'a> {
     ws: Ws,
     /// Makes our close frame the only one when we fail the connection.
     wire: Wire,
-    /// Host messages not yet handed to the WebSocket (in order).
-    outgoing: VecDeque<Frame>,
+    /// Host messages not yet handed to the WebSocket (in order), each with
+    /// its bytes counted in `queued` (0 for our close frame).
+    outgoing: VecDeque<(Frame, usize)>,
+    queued: &'a SendQueue,
     /// Something was handed to the WebSocket and not flushed yet.
     unflushed: bool,
     /// A received message waiting for room in the event queue; nothing is
@@ -106,12 +110,13 @@ enum Step {
 }
 
 impl<'a> Session<'a> {
-    fn new(task: &'a TaskShared, ws: Ws, wire: Wire) -> Self {
+    fn new(task: &'a TaskShared, ws: Ws, wire: Wire, queued: &'a SendQueue) -> Self {
         Session {
             task,
             ws,
             wire,
             outgoing: VecDeque::new(),
+            queued,
             unflushed: false,
             held: None,
         }
@@ -122,7 +127,7 @@ impl<'a> Session<'a> {
         loop {
             let step = std::future::poll_fn(|cx| self.poll_step(cx, commands)).await;
             match step {
-                Step::Command(Some(Command::Send(message))) => self.outgoing.push_back(message),
+                Step::Command(Some(Command::Send(message, len))) => self.outgoing.push_back((message, len)),
                 Step::Command(Some(Command::Close(code, reason))) => {
                     self.close_within(CLOSE_WAIT, code, &reason, commands).await;
                     return (code, reason);
@@ -178,7 +183,8 @@ impl<'a> Session<'a> {
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             }
-            let message = self.outgoing.pop_front().expect("checked non-empty");
+            let (message, len) = self.outgoing.pop_front().expect("checked non-empty");
+            self.queued.taken(len);
             Pin::new(&mut self.ws).start_send(message)?;
             self.unflushed = true;
         }
@@ -279,7 +285,7 @@ impl<'a> Session<'a> {
         commands: &mut mpsc::UnboundedReceiver<Command>,
     ) {
         self.held = None;
-        self.outgoing.push_back(close_message(code, reason));
+        self.outgoing.push_back((close_message(code, reason), 0));
         self.drain_within(limit, true, commands).await;
     }
 
@@ -325,7 +331,7 @@ impl<'a> Session<'a> {
             return;
         }
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        self.outgoing.push_back(close_message(code, reason));
+        self.outgoing.push_back((close_message(code, reason), 0));
         let _ = self.poll_send(&mut cx);
     }
 }

@@ -101,3 +101,33 @@ def test_refused_upgrade_closes_before_open(app: wxnet.App) -> None:
     with pytest.raises(wxnet.SocketClosed) as info:
         skip_if_not_implemented(lambda: run(main()))
     assert info.value.code == 1006
+
+
+def test_sends_to_a_peer_that_does_not_read_are_refused_when_the_queue_is_full(
+        make_config: Callable[..., dict], callback_errors: ErrorLog) -> None:
+    # maxSocketSendQueueBytes through the C ABI: 64 KiB messages to a server that never
+    # reads; once the buffers are full, the 1 MiB queue fills and a send is refused.
+    config = make_config(maxSocketSendQueueBytes=1024 * 1024)
+    with wxnet.App(config, on_callback_error=callback_errors) as app:
+        opened = threading.Event()
+
+        def on_event(event: wxnet.Event) -> None:
+            if event.kind == wxnet.EventKind.SOCKET_OPEN:
+                opened.set()
+
+        task = app.start_socket({"url": f"{WS}/ws/deaf"}, on_event=on_event)
+        assert opened.wait(10)
+        block = b"\x07" * (64 * 1024)
+        refused = None
+        for sent in range(4096):  # 256 MiB: far more than the socket buffers take
+            try:
+                task.send(block)
+            except wxnet.InvalidStateError as e:
+                refused = (sent, e)
+                break
+        assert refused is not None, "every send was queued"
+        sent, err = refused
+        assert "send queue is full" in err.detail and "maxSocketSendQueueBytes 1048576" in err.detail
+        assert sent * len(block) < 64 * 1024 * 1024
+        task.close()
+        assert task.wait(10).kind == wxnet.EventKind.SOCKET_CLOSE
