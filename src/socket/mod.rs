@@ -35,6 +35,9 @@ enum Phase {
     Connecting,
     Open,
     Closing,
+    /// Closing after an abort: a second abort sends nothing (so the command
+    /// channel stays bounded however often the host aborts).
+    Aborted,
 }
 
 /// What the host asks of a live socket.
@@ -68,6 +71,10 @@ pub struct SocketHandle {
     /// Bytes of host messages sent and not yet taken by the WebSocket.
     queued: SendQueue,
 }
+
+/// What a queued message costs besides its bytes (the frame, its place in
+/// the queue), so that empty messages are bounded too.
+const MESSAGE_OVERHEAD_BYTES: usize = 64;
 
 /// The bytes of host messages a socket holds for the network, against
 /// `maxSocketSendQueueBytes`: added by `send` on the host's thread, taken
@@ -108,8 +115,9 @@ impl SocketHandle {
         // Under the phase lock, so two sends cannot both pass the check. A
         // message larger than the limit still goes alone, once the queue is
         // empty.
+        let cost = data.len() + MESSAGE_OVERHEAD_BYTES;
         let queued = self.queued.bytes.load(Ordering::Acquire);
-        if queued > 0 && queued.saturating_add(data.len()) > self.queued.limit {
+        if queued > 0 && queued.saturating_add(cost) > self.queued.limit {
             return Err(ApiError::new(
                 Status::InvalidState,
                 format!(
@@ -119,9 +127,9 @@ impl SocketHandle {
                 ),
             ));
         }
-        self.queued.bytes.fetch_add(data.len(), Ordering::AcqRel);
-        self.commands.send(Command::Send(message, data.len())).map_err(|_| {
-            self.queued.taken(data.len());
+        self.queued.bytes.fetch_add(cost, Ordering::AcqRel);
+        self.commands.send(Command::Send(message, cost)).map_err(|_| {
+            self.queued.taken(cost);
             ApiError::new(Status::InvalidState, "the socket is closed")
         })
     }
@@ -131,7 +139,11 @@ impl SocketHandle {
     /// answer). The task ends with SOCKET_CLOSE at once (the code and reason
     /// of a close already started, else 1000 ""). Never blocks.
     pub fn abort(&self) {
-        *self.phase.lock().expect("socket phase lock poisoned") = Phase::Closing;
+        let mut phase = self.phase.lock().expect("socket phase lock poisoned");
+        if *phase == Phase::Aborted {
+            return;
+        }
+        *phase = Phase::Aborted;
         let _ = self.commands.send(Command::Abort);
     }
 
@@ -139,7 +151,7 @@ impl SocketHandle {
     /// close is a no-op.
     pub fn close(&self, code: u16, reason: &str) -> Result<(), ApiError> {
         let mut phase = self.phase.lock().expect("socket phase lock poisoned");
-        if *phase == Phase::Closing {
+        if matches!(*phase, Phase::Closing | Phase::Aborted) {
             return Ok(());
         }
         *phase = Phase::Closing;
