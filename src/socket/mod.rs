@@ -65,8 +65,8 @@ impl std::fmt::Debug for Command {
 /// The host-facing control of one socket (the task's [`crate::task::Control`]).
 pub struct SocketHandle {
     phase: Mutex<Phase>,
-    /// The commands' channel is unbounded in count; what it (and the
-    /// session's queue) holds of host messages is bounded by `queued`.
+    /// Bounded though the channel is not: host messages by `queued`, and at
+    /// most one close and one abort per socket.
     commands: mpsc::UnboundedSender<Command>,
     /// Bytes of host messages sent and not yet taken by the WebSocket.
     queued: SendQueue,
