@@ -15,7 +15,7 @@ use crate::config::AppConfig;
 use crate::errors::{Api, Errno, WxError};
 use crate::event::dispatch::Dispatcher;
 use crate::event::res::{self, Headers};
-use crate::event::{Event, EventKind};
+use crate::event::EventKind;
 use crate::http::profile::Profile;
 use crate::http::Response;
 use crate::net::client::HttpClients;
@@ -155,49 +155,13 @@ where
 
 /// HEADERS_RECEIVED `{statusCode, header, cookies}`; returns the headers.
 pub(crate) fn emit_headers(task: &TaskShared, response: &Response) -> Headers {
-    let (headers, mut held) = hold_headers(task, response);
-    held.send();
-    headers
-}
-
-/// Like [`emit_headers`], but HEADERS_RECEIVED is held until
-/// [`HeldHeaders::send`], or until the holder is dropped (every early return,
-/// a timeout), so it still comes before the task's terminal event.
-pub(crate) fn hold_headers<'a>(task: &'a TaskShared, response: &Response) -> (Headers, HeldHeaders<'a>) {
     let headers = Headers::from_http(&response.head.headers);
-    let json = res::headers_received_json(response.status.as_u16(), &headers);
-    let event = task.event(EventKind::HeadersReceived, json, None);
-    (
-        headers,
-        HeldHeaders {
-            task,
-            event: Some(event),
-        },
-    )
-}
-
-/// A HEADERS_RECEIVED event not sent yet (see [`hold_headers`]).
-pub(crate) struct HeldHeaders<'a> {
-    task: &'a TaskShared,
-    event: Option<Event>,
-}
-
-impl HeldHeaders<'_> {
-    /// Sends the event, the first time only.
-    pub(crate) fn send(&mut self) {
-        if let Some(event) = self.event.take() {
-            self.task.emit_now(event);
-        }
-    }
-}
-
-impl Drop for HeldHeaders<'_> {
-    fn drop(&mut self) {
-        // Not while a panic unwinds the task: it ends with FAIL 600000 anyway.
-        if !std::thread::panicking() {
-            self.send();
-        }
-    }
+    task.emit(
+        EventKind::HeadersReceived,
+        res::headers_received_json(response.status.as_u16(), &headers),
+        None,
+    );
+    headers
 }
 
 #[cfg(test)]

@@ -28,35 +28,29 @@ enum Msg {
     Shutdown,
 }
 
-/// How many times the dispatcher polls its channel before it sleeps, at most
-/// and at least. Catching the next event awake saves a sleep and a wake-up
-/// (two system calls and a context switch on each side) for about the cost
-/// of one, when events come in bursts (many tasks in flight); between the
-/// events of one sequential request the spin only burns CPU. So the spin
-/// adapts: it goes back to the maximum whenever it caught an event that was
-/// not there at its first poll, and halves (down to the minimum) whenever it
-/// ended in a sleep. A small answer's HEADERS_RECEIVED and SUCCESS need no
-/// spin: the request task sends them back to back (`core::hold_headers`).
-const MAX_SPINS: u32 = 200;
-const MIN_SPINS: u32 = 16;
+/// How many times the dispatcher polls its channel before it sleeps. Events
+/// come in bursts (HEADERS_RECEIVED then SUCCESS a few microseconds later,
+/// the events of other tasks in flight); catching the next one awake saves
+/// a sleep and a wake-up (two system calls and a context switch on each
+/// side) for about the cost of one. The `yield_now` every 50 polls lets a
+/// worker on the same CPU run. Measured (BENCHMARKS.md, "Dispatcher spin"):
+/// a spin that shrinks to 16 polls while it keeps ending in a sleep costs
+/// 14-22% less CPU per sequential request, but answers WebSocket messages
+/// about 10% later and loses about 7% at 10 in flight over HTTP/1.1; so the
+/// spin stays fixed.
+const SPINS_BEFORE_SLEEP: u32 = 200;
 
-/// The next message: a spin of at most `spins` polls first, then a blocking
-/// wait; adapts `spins` (see [`MAX_SPINS`]). `None` when every sender is gone.
-fn recv_spinning(rx: &mpsc::Receiver<Msg>, spins: &mut u32) -> Option<Msg> {
-    for i in 0..*spins {
+/// The next message: a short spin first, then a blocking wait. `None` when
+/// every sender is gone.
+fn recv_spinning(rx: &mpsc::Receiver<Msg>) -> Option<Msg> {
+    for i in 0..SPINS_BEFORE_SLEEP {
         match rx.try_recv() {
-            Ok(msg) => {
-                if i > 0 {
-                    *spins = MAX_SPINS;
-                }
-                return Some(msg);
-            }
+            Ok(msg) => return Some(msg),
             Err(mpsc::TryRecvError::Disconnected) => return None,
             Err(mpsc::TryRecvError::Empty) if i % 50 == 49 => std::thread::yield_now(),
             Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
         }
     }
-    *spins = (*spins / 2).max(MIN_SPINS);
     rx.recv().ok()
 }
 
@@ -201,16 +195,14 @@ impl Dispatcher {
 fn run(mode: Mode, rx: mpsc::Receiver<Msg>, queue: Option<std::sync::Arc<PollQueue>>, budget: &Budget) {
     match mode {
         Mode::Callback(mut handler) => {
-            let mut spins = MAX_SPINS;
-            while let Some(Msg::Event(ev)) = recv_spinning(&rx, &mut spins) {
+            while let Some(Msg::Event(ev)) = recv_spinning(&rx) {
                 handler(&ev);
                 budget.give_back(ev.charge);
             }
         }
         Mode::Poll => {
             let queue = queue.expect("poll mode has a queue");
-            let mut spins = MAX_SPINS;
-            while let Some(Msg::Event(ev)) = recv_spinning(&rx, &mut spins) {
+            while let Some(Msg::Event(ev)) = recv_spinning(&rx) {
                 queue.push(ev);
             }
         }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http::Method;
 
-use crate::core::{hold_headers, run_queued, Admission, AppCore};
+use crate::core::{emit_headers, run_queued, Admission, AppCore};
 use crate::errors::{Api, Errno, WxError};
 use crate::event::res;
 use crate::event::EventKind;
@@ -123,8 +123,8 @@ fn parse(app: &AppCore, opts: &Opts, binary: Option<Bytes>) -> Result<RequestOpt
 
 /// Bodies up to this size are converted to UTF-8 and checked for JSON
 /// (`dataType: json`) on the network worker; larger ones on tokio's blocking
-/// pool, so that a multi-megabyte validation (milliseconds) does not hold up
-/// the other tasks' I/O on the runtime's single worker.
+/// pool, so that a multi-megabyte conversion or validation (milliseconds)
+/// does not hold up the I/O of the other tasks on that worker.
 const CONVERT_ON_WORKER_MAX_BYTES: usize = 256 * 1024;
 
 /// The whole life of one wx.request task; ends it with exactly one terminal event.
@@ -176,17 +176,13 @@ async fn fetch(
         .send_cached(route, cache, &app.config.policy, DomainKind::Request, &mut profile)
         .await?;
     let status = response.status.as_u16();
-    // HEADERS_RECEIVED goes out once the body has to be waited for; a body
-    // that is already here (a small answer) sends it right before SUCCESS, so
-    // the dispatcher is woken once for both instead of twice.
-    let (headers, mut held_headers) = hold_headers(task, &response);
+    let headers = emit_headers(task, &response);
 
     let content_type = response.header(http::header::CONTENT_TYPE).map(str::to_owned);
     let encoding = response.header(http::header::CONTENT_ENCODING).map(str::to_owned);
     let announced = response.content_length();
     let mut stream = decode::decoded_stream(response.body, encoding.as_deref());
     let raw = if options.chunked {
-        held_headers.send();
         while let Some(chunk) = stream.next().await {
             // Waits while the host is behind: the body stops being read.
             task.emit_when_room(
@@ -198,15 +194,7 @@ async fn fetch(
         }
         Bytes::new()
     } else {
-        let mut read = std::pin::pin!(decode::read_all(&mut stream, app.config.max_download_bytes, announced));
-        std::future::poll_fn(|cx| {
-            let poll = std::future::Future::poll(read.as_mut(), cx);
-            if poll.is_pending() {
-                held_headers.send();
-            }
-            poll
-        })
-        .await?
+        decode::read_all(&mut stream, app.config.max_download_bytes, announced).await?
     };
     profile.response_end = now_ms();
     profile::finish(&mut profile, &response.conn);
@@ -228,8 +216,7 @@ async fn fetch(
             Ok::<_, WxError>((text, kind))
         };
         if raw_len > CONVERT_ON_WORKER_MAX_BYTES {
-            // Off the network thread: the runtime's one worker keeps every
-            // other task's I/O going meanwhile.
+            // Off the network worker: it keeps the other tasks' I/O going.
             match tokio::task::spawn_blocking(convert).await {
                 Ok(converted) => converted?,
                 // A panic in the conversion ends the task as one on the worker does.
@@ -241,7 +228,6 @@ async fn fetch(
         }
     };
     let json = res::request_success_json(status, &headers, &profile, kind);
-    held_headers.send();
     task.finish_when_room(EventKind::Success, json, (!data.is_empty()).then_some(data))
         .await;
     Ok(())

@@ -67,12 +67,7 @@ impl TaskShared {
     /// progress from inside the body writer, SOCKET_ERROR). Dropped if the
     /// task already ended. Returns whether it was queued.
     pub fn emit(&self, kind: EventKind, json: String, data: Option<Bytes>) -> bool {
-        self.emit_now(Event::new(self.id, kind, json, data, self.user_data))
-    }
-
-    /// [`emit`](Self::emit) of an event made beforehand with
-    /// [`event`](Self::event).
-    pub fn emit_now(&self, event: Event) -> bool {
+        let event = Event::new(self.id, kind, json, data, self.user_data);
         let reservation = self.dispatcher.reserve_now(event.cost());
         self.emit_reserved(reservation, event)
     }
