@@ -10,19 +10,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Protocol
 
 from .errors import InvalidStateError, SocketClosed, WxFail
 from .events import Event, EventKind
 from .options import ConnectSocketOptions, DownloadFileOptions, RequestOptions, UploadFileOptions
 from .response import Response
-from .tasks import EventHandler, SocketTask, Task
-
-if TYPE_CHECKING:
-    from .app import App
+from .tasks import DownloadTask, EventHandler, RequestTask, SocketTask, Task, UploadTask
 
 _SETTLE_AFTER_ABORT_S = 5.0
 _log = logging.getLogger("wxnet")
+
+
+class TaskStarter(Protocol):
+    """What the helpers here need of an app: its ``start_*`` methods.
+    :class:`~wxnet.App` is one (its ``request``, ``upload_file``... call these helpers)."""
+
+    def start_request(
+        self,
+        options: RequestOptions | Mapping[str, Any],
+        body: Optional[bytes | bytearray | memoryview] = None,
+        on_event: Optional[EventHandler] = None,
+    ) -> RequestTask: ...
+
+    def start_upload_file(self, options: UploadFileOptions | Mapping[str, Any],
+                          on_event: Optional[EventHandler] = None) -> UploadTask: ...
+
+    def start_download_file(self, options: DownloadFileOptions | Mapping[str, Any],
+                            on_event: Optional[EventHandler] = None) -> DownloadTask: ...
+
+    def start_socket(self, options: ConnectSocketOptions | Mapping[str, Any],
+                     on_event: Optional[EventHandler] = None) -> SocketTask: ...
 
 
 def _to_loop(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
@@ -70,7 +88,7 @@ async def _run(start: Callable[[Optional[EventHandler]], Task],
     return task.res_of(event)
 
 
-async def request(app: App, options: RequestOptions | Mapping[str, Any], body: Optional[bytes] = None, *,
+async def request(app: TaskStarter, options: RequestOptions | Mapping[str, Any], body: Optional[bytes] = None, *,
                   on_event: Optional[EventHandler] = None) -> Response:
     """Runs a ``wx.request`` and returns its :class:`~wxnet.Response` (``.status``,
     ``.headers``, ``.data``, ``.text``, ``.json()``; also the res mapping): ``data`` is
@@ -82,7 +100,7 @@ async def request(app: App, options: RequestOptions | Mapping[str, Any], body: O
     return await _run(lambda h: app.start_request(options, body, h), on_event)
 
 
-async def upload_file(app: App, options: UploadFileOptions | Mapping[str, Any], *,
+async def upload_file(app: TaskStarter, options: UploadFileOptions | Mapping[str, Any], *,
                       on_event: Optional[EventHandler] = None) -> Response:
     """Runs a ``wx.uploadFile``; returns a :class:`~wxnet.Response` over
     ``{errMsg, statusCode, data (str), ...}``.
@@ -90,7 +108,7 @@ async def upload_file(app: App, options: UploadFileOptions | Mapping[str, Any], 
     return await _run(lambda h: app.start_upload_file(options, h), on_event)
 
 
-async def download_file(app: App, options: DownloadFileOptions | Mapping[str, Any], *,
+async def download_file(app: TaskStarter, options: DownloadFileOptions | Mapping[str, Any], *,
                         on_event: Optional[EventHandler] = None) -> dict[str, Any]:
     """Runs a ``wx.downloadFile``; returns ``{errMsg, statusCode, tempFilePath|filePath,
     ...}``. PROGRESS events reach ``on_event`` on the loop thread."""
@@ -177,7 +195,7 @@ class AsyncSocket:
             return closed.code, closed.reason
 
 
-async def connect_socket(app: App, options: ConnectSocketOptions | Mapping[str, Any]) -> AsyncSocket:
+async def connect_socket(app: TaskStarter, options: ConnectSocketOptions | Mapping[str, Any]) -> AsyncSocket:
     """Connects a ``wx.connectSocket`` and returns once it is open.
 
     Raises :class:`~wxnet.WxFail` when the call is rejected (FAIL) and

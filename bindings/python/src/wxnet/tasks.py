@@ -9,18 +9,22 @@ SUCCESS/FAIL for requests, uploads and downloads; FAIL or SOCKET_CLOSE for socke
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 from . import _ffi
 from .errors import WxFail
 from .events import Event, EventKind, success_res
 from .response import Response
 
-if TYPE_CHECKING:
-    from .app import App
-
 EventHandler = Callable[[Event], None]
 """A per-task handler: called with every event of the task, on the delivering thread."""
+
+
+class TaskOwner(Protocol):
+    """What a task needs of the app that started it (:class:`~wxnet.App` is one):
+    where to report exceptions raised by its handler and done callbacks."""
+
+    def _report_callback_error(self, exc: BaseException, where: str) -> None: ...
 
 
 class Task:
@@ -33,7 +37,7 @@ class Task:
 
     api = ""
 
-    def __init__(self, app: App, on_event: Optional[EventHandler]) -> None:
+    def __init__(self, app: TaskOwner, on_event: Optional[EventHandler]) -> None:
         self._app = app
         self._on_event = on_event
         self.id: int = 0
