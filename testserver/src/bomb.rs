@@ -15,7 +15,7 @@ use http::{header, HeaderValue, Response, StatusCode};
 
 use crate::body::{full, Body};
 use crate::query::Query;
-use crate::routes::typed;
+use crate::respond::typed;
 
 const MIB: u64 = 1024 * 1024;
 const MAX_MIB: u64 = 4096;

@@ -22,7 +22,7 @@ use serde_json::json;
 
 use crate::body::{empty, Body};
 use crate::query::Query;
-use crate::routes::{bad_request, json_response};
+use crate::respond::{bad_request, json_response, text};
 
 /// The `Last-Modified` of `/cache/last-modified`.
 pub const LAST_MODIFIED: &str = "Wed, 21 Oct 2015 07:28:00 GMT";
@@ -66,7 +66,7 @@ pub(crate) fn handle(headers: &HeaderMap, arg: &str, query: &Query) -> Response<
         }
         "no-store" => ("no-store, max-age=60".into(), vec![], false),
         "vary" => ("max-age=60".into(), vec![(header::VARY, "X-Lang".into())], false),
-        _ => return crate::routes::text(StatusCode::NOT_FOUND, "not found"),
+        _ => return text(StatusCode::NOT_FOUND, "not found"),
     };
     let mut resp = if not_modified {
         let mut r = Response::new(empty());

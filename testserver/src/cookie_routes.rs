@@ -6,7 +6,7 @@ use http::{header, HeaderValue, Response, StatusCode};
 
 use crate::body::{empty, Body};
 use crate::query::decode;
-use crate::routes::{bad_request, text};
+use crate::respond::{bad_request, text};
 
 /// `arg`: the path after `/cookie/`; `query`: the raw query string.
 pub(crate) fn handle(arg: &str, query: &str) -> Response<Body> {

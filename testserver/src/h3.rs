@@ -1,5 +1,6 @@
 //! HTTP/3 (IETF QUIC, quinn + h3) on a UDP port of 127.0.0.1, with the same certificate as
-//! the TLS listeners, and the `Alt-Svc` advertisement on the TCP listeners.
+//! the TLS listeners (its `Alt-Svc` advertisement on the TCP listeners is in
+//! [`crate::alt_svc`]).
 //!
 //! Started by [`crate::ServerOptions::h3`]. Every HTTP/3 request is bridged to the ordinary
 //! routes over an in-memory HTTP/1.1 connection (so every route, hit counter and body
@@ -19,25 +20,9 @@ use hyper_util::rt::TokioIo;
 
 use crate::body::{full, Body, BoxError};
 use crate::cert::Certs;
+use crate::connection::{serve, Protocol};
 use crate::other_err;
-use crate::server::Stats;
-
-/// The `Alt-Svc` value advertising HTTP/3 on `port` for 60 s.
-pub(crate) fn alt_svc_for(port: u16) -> String {
-    format!("h3=\":{port}\"; ma=60")
-}
-
-/// Adds the server's `Alt-Svc` (if any) to a TCP response.
-pub(crate) async fn advertise<F, E>(response: F, alt_svc: Option<HeaderValue>) -> Result<Response<Body>, E>
-where
-    F: std::future::Future<Output = Result<Response<Body>, E>>,
-{
-    let mut resp = response.await?;
-    if let Some(value) = alt_svc {
-        resp.headers_mut().insert(header::ALT_SVC, value);
-    }
-    Ok(resp)
-}
+use crate::stats::Stats;
 
 /// Binds the UDP endpoint (inside the server's runtime) and returns it.
 pub(crate) fn bind(certs: &Certs) -> io::Result<quinn::Endpoint> {
@@ -85,7 +70,7 @@ type ServerStream = h3::server::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes
 async fn bridge(req: Request<()>, stream: ServerStream, stats: Arc<Stats>) {
     let (mut send, mut recv) = stream.split();
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    tokio::spawn(crate::server::serve(server_io, crate::server::Protocol::Http1, stats));
+    tokio::spawn(serve(server_io, Protocol::Http1, stats));
     let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(client_io)).await else {
         send.stop_stream(h3::error::Code::H3_INTERNAL_ERROR);
         return;

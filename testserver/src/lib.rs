@@ -100,18 +100,22 @@
 //! | `/ws/push?n=1500&size=1048576` | n (at most 1000000) binary messages of size bytes (at most 16 MiB, each the byte `0x5a`), each sent once the previous one is written |
 //! | `/ws/flood?n=10000` | n (at most 1000000) text messages `0`, `1`, ... `{n-1}` in order, as fast as possible; with `size=S` (at most 65536) each is zero-padded to at least S characters (`size=4`: `0000`, `0001`, ...) |
 
+mod alt_svc;
 mod body;
 mod bomb;
 mod cache_routes;
 mod cert;
+mod connection;
 mod content;
 mod cookie_routes;
 mod h3;
 mod h3_raw;
 mod query;
+mod respond;
 mod routes;
 mod semantic_routes;
 mod server;
+mod stats;
 mod tls;
 mod upload;
 mod ws;

@@ -8,15 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode, Version};
+use http::{header, HeaderValue, Request, Response, StatusCode, Version};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 use crate::body::{empty, full, Body, BoxError, PatternBody, ScheduledBody};
 use crate::content::{self, INVALID_UTF8_BODY};
 use crate::query::Query;
-use crate::server::Stats;
+use crate::respond::{bad_request, delay_arg, header_json, json_response, lossy, status, text, typed};
+use crate::stats::Stats;
 
 /// Returned by the service for `/close`: hyper then drops the connection (HTTP/1.1) or resets
 /// the stream (HTTP/2) without sending any response.
@@ -33,8 +34,6 @@ impl std::error::Error for CloseConnection {}
 
 /// Largest request body `/echo` collects (it is echoed back inside a JSON document).
 const MAX_ECHO_BODY: usize = 16 * 1024 * 1024;
-/// Longest delay any route accepts (also keeps `Instant + delay` from overflowing).
-const MAX_DELAY_MS: u64 = 24 * 3600 * 1000;
 /// Largest total body `/chunked` generates (it is scheduled in memory).
 const MAX_CHUNKED_TOTAL: u64 = 64 * 1024 * 1024;
 
@@ -94,29 +93,6 @@ pub(crate) async fn handle(req: Request<Incoming>, stats: Arc<Stats>) -> Result<
     Ok(resp)
 }
 
-/// A response with a `Content-Type`.
-pub(crate) fn typed(status: StatusCode, content_type: &'static str, body: Body) -> Response<Body> {
-    let mut resp = Response::new(body);
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
-}
-
-/// A `text/plain; charset=utf-8` response.
-pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
-    typed(status, "text/plain; charset=utf-8", full(body.into()))
-}
-
-/// An `application/json` response.
-pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
-    typed(status, "application/json", full(value.to_string()))
-}
-
-pub(crate) fn bad_request(msg: String) -> Response<Body> {
-    text(StatusCode::BAD_REQUEST, msg)
-}
-
 fn not_found() -> Response<Body> {
     text(StatusCode::NOT_FOUND, "not found")
 }
@@ -129,10 +105,6 @@ fn version_str(v: Version) -> &'static str {
         Version::HTTP_3 => "HTTP/3.0",
         _ => "HTTP/1.1",
     }
-}
-
-fn lossy(v: &HeaderValue) -> String {
-    String::from_utf8_lossy(v.as_bytes()).into_owned()
 }
 
 async fn echo(req: Request<Incoming>) -> Response<Body> {
@@ -162,19 +134,6 @@ async fn echo(req: Request<Incoming>) -> Response<Body> {
             "authority": authority,
         }),
     )
-}
-
-/// The request headers as a JSON object: lowercase names, repeated fields joined with ", "
-/// ("; " for Cookie), values decoded as lossy UTF-8.
-pub(crate) fn header_json(headers: &HeaderMap) -> Map<String, Value> {
-    let mut map = Map::new();
-    for name in headers.keys() {
-        // HTTP/2 clients may split Cookie into several fields; they rejoin with "; ".
-        let sep = if name == header::COOKIE { "; " } else { ", " };
-        let values: Vec<String> = headers.get_all(name).iter().map(lossy).collect();
-        map.insert(name.as_str().to_owned(), values.join(sep).into());
-    }
-    map
 }
 
 /// Streams the request body back as it arrives (Content-Length kept when the request had one).
@@ -229,30 +188,6 @@ fn large_header(query: &Query) -> Result<Response<Body>, String> {
     let value = HeaderValue::from_str(&"x".repeat(kib as usize * 1024)).expect("ASCII letters are valid");
     resp.headers_mut().insert("x-large-header", value);
     Ok(resp)
-}
-
-pub(crate) fn status(arg: &str) -> Response<Body> {
-    let Some(status) = arg.parse::<u16>().ok().and_then(|c| StatusCode::from_u16(c).ok()) else {
-        return bad_request(format!("bad status code {arg:?}"));
-    };
-    if status.is_informational() {
-        return bad_request("1xx codes cannot be a final response".into());
-    }
-    match status.as_u16() {
-        204 | 205 | 304 => {
-            let mut resp = Response::new(empty());
-            *resp.status_mut() = status;
-            resp
-        }
-        code => text(status, format!("status {code}")),
-    }
-}
-
-pub(crate) fn delay_arg(arg: &str) -> Result<Duration, String> {
-    match arg.parse::<u64>() {
-        Ok(ms) if ms <= MAX_DELAY_MS => Ok(Duration::from_millis(ms)),
-        _ => Err(format!("delay must be 0..={MAX_DELAY_MS} ms")),
-    }
 }
 
 /// `/delay/{ms}` waits before answering; `/delay-body/{ms}` answers at once (with

@@ -20,7 +20,7 @@ use hyper::body::Incoming;
 
 use crate::body::{empty, full, Body, ScheduledBody};
 use crate::query::Query;
-use crate::routes::{bad_request, text, typed};
+use crate::respond::{bad_request, text, typed};
 
 /// Largest header section `/many-headers` builds.
 const MAX_HEADER_BYTES: u64 = 16 * 1024 * 1024;

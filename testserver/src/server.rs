@@ -1,45 +1,20 @@
 //! The server's own thread and runtime, the listeners and the accept loops.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 
-use crate::{cert, routes, tls, ServerOptions, HOSTNAMES};
-
-/// Counters shared by the accept loops, the routes and [`TestServer`].
-#[derive(Default)]
-pub(crate) struct Stats {
-    connections: AtomicU64,
-    hits: Mutex<HashMap<String, u64>>,
-    ws_messages: AtomicU64,
-    /// The `Alt-Svc` every TCP response carries ([`ServerOptions::h3`], [`ServerOptions::alt_svc`]).
-    alt_svc: std::sync::OnceLock<http::HeaderValue>,
-}
-
-impl Stats {
-    /// One text or binary message received by a WebSocket route.
-    pub(crate) fn ws_message(&self) {
-        self.ws_messages.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn hit(&self, path: &str) {
-        // A poisoned lock only means another connection task panicked mid-update.
-        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
-        *hits.entry(path.to_owned()).or_insert(0) += 1;
-    }
-}
+use crate::alt_svc::alt_svc_for;
+use crate::connection::{serve, Protocol};
+use crate::stats::Stats;
+use crate::{cert, tls, ServerOptions, HOSTNAMES};
 
 /// How a listener's connections are served.
 #[derive(Clone)]
@@ -128,7 +103,7 @@ impl TestServer {
         } else {
             None
         };
-        if let Some(value) = opts.alt_svc.or(h3.map(crate::h3::alt_svc_for)) {
+        if let Some(value) = opts.alt_svc.or(h3.map(alt_svc_for)) {
             let value = http::HeaderValue::from_str(&value).map_err(crate::other_err)?;
             let _ = stats.alt_svc.set(value);
         }
@@ -254,14 +229,6 @@ async fn accept_loop(listener: TcpListener, kind: Listener, stats: Arc<Stats>) {
     }
 }
 
-/// Which HTTP versions a connection may speak.
-#[derive(Clone, Copy)]
-pub(crate) enum Protocol {
-    Auto,
-    Http1,
-    Http2,
-}
-
 async fn serve_tcp(tcp: TcpStream, kind: Listener, stats: Arc<Stats>) {
     match kind {
         Listener::Plain => serve(tcp, Protocol::Auto, stats).await,
@@ -277,34 +244,4 @@ async fn serve_tcp(tcp: TcpStream, kind: Listener, stats: Arc<Stats>) {
             serve(tls, protocol, stats).await
         }
     }
-}
-
-/// Serves HTTP on one connection until it closes. Upgrades are enabled so that a route can
-/// take over the connection (see [`routes`]).
-pub(crate) async fn serve<I>(io: I, protocol: Protocol, stats: Arc<Stats>)
-where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new());
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .adaptive_window(true)
-        .max_header_list_size(1024 * 1024);
-    let builder = match protocol {
-        Protocol::Auto => builder,
-        Protocol::Http1 => builder.http1_only(),
-        Protocol::Http2 => builder.http2_only(),
-    };
-    let service = service_fn(move |req| {
-        stats.hit(req.uri().path());
-        if let Some(tagged) = req.uri().path_and_query().filter(|pq| pq.query().is_some()) {
-            stats.hit(tagged.as_str());
-        }
-        let alt_svc = stats.alt_svc.get().cloned();
-        crate::h3::advertise(routes::handle(req, stats.clone()), alt_svc)
-    });
-    // Errors here are the client's doing (or /close): nothing to report.
-    let _ = builder.serve_connection_with_upgrades(TokioIo::new(io), service).await;
 }

@@ -6,7 +6,7 @@ use hyper::body::Incoming;
 use serde_json::{json, Map, Value};
 
 use crate::body::Body;
-use crate::routes::{json_response, text};
+use crate::respond::{json_response, text};
 use crate::Digest;
 
 /// Text (non-file) fields are collected in memory, so they are capped.

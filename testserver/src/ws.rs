@@ -27,8 +27,8 @@ use tokio_tungstenite::WebSocketStream;
 use crate::body::{empty, Body};
 use crate::pattern_byte;
 use crate::query::Query;
-use crate::routes::{bad_request, delay_arg, header_json, status, text};
-use crate::server::Stats;
+use crate::respond::{bad_request, delay_arg, header_json, status, text};
+use crate::stats::Stats;
 
 /// Largest message and frame the server accepts, and the largest `/ws/big` message.
 const MAX_MESSAGE: usize = 64 * 1024 * 1024;
