@@ -30,13 +30,18 @@ cp ../Cargo.lock Cargo.lock
 # One build for all targets (release with debug assertions, AddressSanitizer).
 cargo +nightly fuzz build -O
 echo "fuzz.sh: build took $((SECONDS - start)) s"
+# sandbox_paths builds its sandbox under the temp dir and grows it (every path accepted for
+# writing gets its directories: up to 1 GB a run here); keep the fuzzers' temp files in one
+# directory that goes away with this script.
+fuzz_tmp="$(mktemp -d "${TMPDIR:-/tmp}/wxnet-fuzz.XXXXXX")"
+trap 'rm -rf "$fuzz_tmp"' EXIT
 for target in "${targets[@]}"; do
     mkdir -p "corpus/$target"
     t0=$SECONDS
     log="artifacts/$target.log"
     mkdir -p artifacts
     status=0
-    cargo +nightly fuzz run -O "$target" "corpus/$target" "seeds/$target" -- \
+    TMPDIR="$fuzz_tmp" cargo +nightly fuzz run -O "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1 >"$log" 2>&1 || status=$?
     grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "$log" || true
