@@ -238,19 +238,25 @@ fn nginx_sequential_requests_reuse_one_http1_connection() {
         return;
     };
     let app = TestApp::new(json!({"urlCheck": false}));
-    // Compressed and chunked (nginx gzip/br), then plain with Content-Length.
+    // Compressed and chunked (nginx gzip/br), then plain with Content-Length. A body that is
+    // not read to its end (the bug this guards) makes every request open a new connection.
+    // hyper-util hands a finished HTTP/1.1 connection back to its pool from a task of its
+    // own, which can run after SUCCESS reached the host; on a loaded machine the next
+    // request then sometimes connects anew. So: most follow-ups reuse, not every one.
     for header in [json!({}), json!({"Accept-Encoding": "identity"})] {
-        for i in 0..4 {
+        let mut fresh = Vec::new();
+        for i in 0..8 {
             let ok = app.terminal(json!({"url": nginx.url("/cached"), "header": header}));
             assert_success(&ok);
             assert_eq!(ok.json["profile"]["protocol"], "http1.1");
-            if i > 0 {
-                assert_eq!(
-                    ok.json["profile"]["socketReused"], true,
-                    "request {i} with {header} opened a new connection: {:?}",
-                    ok.json["profile"]
-                );
+            if i > 0 && ok.json["profile"]["socketReused"] != true {
+                fresh.push((i, ok.json["profile"].clone()));
             }
         }
+        assert!(
+            fresh.len() <= 3,
+            "{} of 7 follow-up requests with {header} opened a new connection: {fresh:?}",
+            fresh.len()
+        );
     }
 }
