@@ -4,6 +4,10 @@
  * body (the library read it into memory) and the wx `res` JSON; the callback checks the
  * status code and body length and starts the next request from inside the callback (the
  * ABI allows it), so C requests stay in flight without another thread hop.
+ *
+ * With WXNET_BENCH_POLL=1 the app is in poll mode instead: the main thread blocks in
+ * wxnet_app_poll, handles each event the same way (starting the next request) and frees
+ * it, as a host with its own event thread (Python, a container's network thread) does.
  */
 #include "bench_common.h"
 
@@ -70,6 +74,8 @@ static void on_event(void *app_ud, const wxnet_event *ev) {
   finish_one(r, error);
 }
 
+static int poll_mode; /* WXNET_BENCH_POLL=1: no callback, the main thread polls */
+
 /* Runs `n` requests with `conc` in flight; returns the number of errors. */
 static long run_requests(run_t *r, long n, int conc) {
   r->target = n;
@@ -78,6 +84,16 @@ static long run_requests(run_t *r, long n, int conc) {
   r->errors = 0;
   r->bytes = 0;
   for (int i = 0; i < conc && i < n; i++) start_next(r);
+  while (poll_mode && r->done < r->target) {
+    wxnet_event *ev = NULL;
+    wxnet_status st = wxnet_app_poll(r->app, 30000, &ev);
+    if (st != WXNET_OK || ev == NULL) {
+      fprintf(stderr, "wxnet_app_poll: %s\n", st != WXNET_OK ? wxnet_status_str(st) : "timed out");
+      exit(1);
+    }
+    on_event(NULL, ev);
+    wxnet_event_free(ev);
+  }
   pthread_mutex_lock(&r->mu);
   while (r->done < r->target) pthread_cond_wait(&r->cv, &r->mu);
   pthread_mutex_unlock(&r->mu);
@@ -130,7 +146,7 @@ static char *make_options(const bench_args *a, const char *path, const char *bod
 
 static wxnet_app *new_app(const char *cfg) {
   wxnet_app *app = NULL;
-  wxnet_status st = wxnet_app_new(cfg, strlen(cfg), on_event, NULL, &app);
+  wxnet_status st = wxnet_app_new(cfg, strlen(cfg), poll_mode ? NULL : on_event, NULL, &app);
   if (st != WXNET_OK) {
     fprintf(stderr, "wxnet_app_new: %s: %s\n", wxnet_status_str(st), wxnet_last_error());
     exit(1);
@@ -191,6 +207,8 @@ int main(int argc, char **argv) {
   }
   bench_args a;
   bench_parse(argc, argv, &a);
+  const char *poll_env = getenv("WXNET_BENCH_POLL");
+  poll_mode = poll_env != NULL && !strcmp(poll_env, "1");
   char *cfg = make_config(&a);
   if (a.ttfr) return ttfr(&a, cfg);
 
