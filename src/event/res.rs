@@ -4,7 +4,6 @@
 //! ([`Object`]) and tested against what the `Serialize` derive writes.
 
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use crate::errors::{Api, WxError};
 pub use crate::http::profile::Profile;
@@ -71,15 +70,13 @@ fn data_kind_json(data_kind: &str) -> String {
 
 /// SOCKET_OPEN `{header, profile}`.
 pub fn socket_open_json<P: Serialize>(headers: &Headers, profile: &P) -> String {
-    #[derive(Serialize)]
-    struct Open<'a, P> {
-        header: &'a RawValue,
-        profile: &'a P,
-    }
-    to_json(&Open {
-        header: &headers.header,
-        profile,
-    })
+    let mut out = Vec::with_capacity(512 + headers.header.len());
+    let mut o = Object::open(&mut out);
+    o.raw("header", &headers.header);
+    o.key("profile");
+    serde_json::to_writer(&mut *o.out, profile).expect("a profile always serializes");
+    o.close();
+    into_string(out)
 }
 
 /// wx.request's SUCCESS `{errMsg, statusCode, header, cookies, profile,
@@ -88,11 +85,11 @@ pub fn socket_open_json<P: Serialize>(headers: &Headers, profile: &P) -> String 
 /// of `profile` was a tenth of a small request's instructions. The tests
 /// hold it to the bytes the `Serialize` derive writes.
 pub fn request_success_json(status: u16, headers: &Headers, profile: &Profile, data_kind: &str) -> String {
-    let mut out = Vec::with_capacity(768 + headers.header.get().len());
+    let mut out = Vec::with_capacity(768 + headers.header.len());
     let mut o = Object::open(&mut out);
     o.str("errMsg", "request:ok");
     o.uint("statusCode", status.into());
-    o.raw("header", headers.header.get());
+    o.raw("header", &headers.header);
     o.key("cookies");
     serde_json::to_writer(&mut *o.out, &headers.cookies).expect("writing strings to a Vec cannot fail");
     o.key("profile");
@@ -334,16 +331,17 @@ pub fn download_progress_json(progress: u64, written: u64, total: u64) -> String
 /// with ", ") plus the raw `Set-Cookie` strings apart. The object is JSON
 /// text written once straight from the `HeaderMap` (no map of owned strings)
 /// and embedded as is in every event that shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Headers {
-    pub header: Box<RawValue>,
+    /// The header object as JSON text (written here, so always JSON).
+    pub header: String,
     pub cookies: Vec<String>,
 }
 
 impl Default for Headers {
     fn default() -> Headers {
         Headers {
-            header: RawValue::from_string("{}".to_owned()).expect("{} is JSON"),
+            header: "{}".to_owned(),
             cookies: Vec::new(),
         }
     }
@@ -386,8 +384,7 @@ impl Headers {
         }
         json.push(b'}');
         Headers {
-            header: RawValue::from_string(String::from_utf8(json).expect("JSON written from str is UTF-8"))
-                .expect("the header object is written as JSON"),
+            header: into_string(json),
             cookies,
         }
     }
@@ -400,18 +397,14 @@ fn write_json_str(out: &mut Vec<u8>, s: &str) {
 
 /// HEADERS_RECEIVED `{statusCode, header, cookies}`.
 pub fn headers_received_json(status: u16, headers: &Headers) -> String {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct H<'a> {
-        status_code: u16,
-        header: &'a RawValue,
-        cookies: &'a [String],
-    }
-    to_json(&H {
-        status_code: status,
-        header: &headers.header,
-        cookies: &headers.cookies,
-    })
+    let mut out = Vec::with_capacity(64 + headers.header.len());
+    let mut o = Object::open(&mut out);
+    o.uint("statusCode", status.into());
+    o.raw("header", &headers.header);
+    o.key("cookies");
+    serde_json::to_writer(&mut *o.out, &headers.cookies).expect("writing strings to a Vec cannot fail");
+    o.close();
+    into_string(out)
 }
 
 /// Serializes a value that cannot fail to serialize (plain structs of
@@ -438,7 +431,7 @@ mod tests {
         map.append("set-cookie", "b=2".parse().expect("value"));
         let h = Headers::from_http(&map);
         assert_eq!(
-            h.header.get(),
+            h.header,
             r#"{"content-type":"application/json","x-multi":"a, b","x-quote":"say \"hi\" \\ �"}"#
         );
         assert_eq!(h.cookies, ["a=1; Path=/", "b=2"]);
@@ -446,9 +439,11 @@ mod tests {
         assert_eq!(value["statusCode"], 204);
         assert_eq!(value["header"]["x-multi"], "a, b");
         assert_eq!(value["cookies"][1], "b=2");
-        // Through serde (the socket's open event) it is a nested object, not a string.
-        let open = serde_json::json!({ "header": h.header });
+        // The socket's open event: a nested object, not a string.
+        let open: serde_json::Value =
+            serde_json::from_str(&socket_open_json(&h, &serde_json::json!({"rtt": 1.5}))).expect("JSON");
         assert_eq!(open["header"]["content-type"], "application/json");
+        assert_eq!(open["profile"]["rtt"], 1.5);
         assert_eq!(
             headers_received_json(200, &Headers::default()),
             r#"{"statusCode":200,"header":{},"cookies":[]}"#
@@ -476,7 +471,7 @@ mod tests {
             serde_json::to_string(&Success {
                 err_msg: "request:ok",
                 status_code: status,
-                header: &headers.header,
+                header: &RawValue::from_string(headers.header.clone()).expect("JSON"),
                 cookies: &headers.cookies,
                 profile,
                 data_kind,
