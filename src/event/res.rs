@@ -8,6 +8,14 @@ use serde::Serialize;
 use crate::errors::{Api, WxError};
 pub use crate::http::profile::Profile;
 
+/// A field name as [`Object`] takes it: quoted, with its colon. Names are
+/// literals that need no escaping.
+macro_rules! key {
+    ($name:literal) => {
+        concat!("\"", $name, "\":")
+    };
+}
+
 /// FAIL `{errMsg, errno}`.
 pub fn fail_json(api: Api, err: &WxError) -> String {
     #[derive(Serialize)]
@@ -72,8 +80,8 @@ fn data_kind_json(data_kind: &str) -> String {
 pub fn socket_open_json<P: Serialize>(headers: &Headers, profile: &P) -> String {
     let mut out = Vec::with_capacity(512 + headers.header.len());
     let mut o = Object::open(&mut out);
-    o.raw("header", &headers.header);
-    o.key("profile");
+    o.raw(key!("header"), &headers.header);
+    o.key(key!("profile"));
     serde_json::to_writer(&mut *o.out, profile).expect("a profile always serializes");
     o.close();
     into_string(out)
@@ -85,16 +93,16 @@ pub fn socket_open_json<P: Serialize>(headers: &Headers, profile: &P) -> String 
 /// of `profile` was a tenth of a small request's instructions. The tests
 /// hold it to the bytes the `Serialize` derive writes.
 pub fn request_success_json(status: u16, headers: &Headers, profile: &Profile, data_kind: &str) -> String {
-    let mut out = Vec::with_capacity(768 + headers.header.len());
+    let mut out = Vec::with_capacity(1536 + headers.header.len());
     let mut o = Object::open(&mut out);
-    o.str("errMsg", "request:ok");
-    o.uint("statusCode", status.into());
-    o.raw("header", &headers.header);
-    o.key("cookies");
+    o.str(key!("errMsg"), "request:ok");
+    o.uint(key!("statusCode"), status.into());
+    o.raw(key!("header"), &headers.header);
+    o.key(key!("cookies"));
     serde_json::to_writer(&mut *o.out, &headers.cookies).expect("writing strings to a Vec cannot fail");
-    o.key("profile");
+    o.key(key!("profile"));
     write_profile(o.out, profile);
-    o.str("dataKind", data_kind);
+    o.str(key!("dataKind"), data_kind);
     o.close();
     into_string(out)
 }
@@ -102,11 +110,11 @@ pub fn request_success_json(status: u16, headers: &Headers, profile: &Profile, d
 /// wx.uploadFile's SUCCESS `{errMsg, statusCode, profile}` (the response
 /// text is the event's data).
 pub fn upload_success_json(status: u16, profile: &Profile) -> String {
-    let mut out = Vec::with_capacity(768);
+    let mut out = Vec::with_capacity(1536);
     let mut o = Object::open(&mut out);
-    o.str("errMsg", "uploadFile:ok");
-    o.uint("statusCode", status.into());
-    o.key("profile");
+    o.str(key!("errMsg"), "uploadFile:ok");
+    o.uint(key!("statusCode"), status.into());
+    o.key(key!("profile"));
     write_profile(o.out, profile);
     o.close();
     into_string(out)
@@ -123,15 +131,15 @@ pub enum Saved<'a> {
 /// wx.downloadFile's SUCCESS `{errMsg, statusCode, filePath|tempFilePath,
 /// profile}`.
 pub fn download_success_json(status: u16, saved: Saved<'_>, profile: &Profile) -> String {
-    let mut out = Vec::with_capacity(1024);
+    let mut out = Vec::with_capacity(2048);
     let mut o = Object::open(&mut out);
-    o.str("errMsg", "downloadFile:ok");
-    o.uint("statusCode", status.into());
+    o.str(key!("errMsg"), "downloadFile:ok");
+    o.uint(key!("statusCode"), status.into());
     match saved {
-        Saved::FilePath(p) => o.str("filePath", p),
-        Saved::TempFilePath(p) => o.str("tempFilePath", p),
+        Saved::FilePath(p) => o.str(key!("filePath"), p),
+        Saved::TempFilePath(p) => o.str(key!("tempFilePath"), p),
     }
-    o.key("profile");
+    o.key(key!("profile"));
     write_profile(o.out, profile);
     o.close();
     into_string(out)
@@ -154,14 +162,12 @@ impl<'a> Object<'a> {
         Object { out, start }
     }
 
+    /// `key` is `"name":` (see [`key!`]).
     fn key(&mut self, key: &'static str) {
-        debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
         if self.out.len() > self.start + 1 {
             self.out.push(b',');
         }
-        self.out.push(b'"');
         self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
     }
 
     fn str(&mut self, key: &'static str, value: &str) {
@@ -203,52 +209,42 @@ fn into_string(json: Vec<u8>) -> String {
 /// and orders them (a test compares the two).
 fn write_profile(out: &mut Vec<u8>, p: &Profile) {
     let mut o = Object::open(out);
-    o.ms("invokeStart", p.invoke_start);
-    o.ms("queueStart", p.queue_start);
-    o.ms("queueEnd", p.queue_end);
-    o.ms("fetchStart", p.fetch_start);
-    o.ms("redirectStart", p.redirect_start);
-    o.ms("redirectEnd", p.redirect_end);
-    o.ms("domainLookUpStart", p.domain_look_up_start);
-    o.ms("domainLookUpEnd", p.domain_look_up_end);
-    o.ms("connectStart", p.connect_start);
-    o.ms("connectEnd", p.connect_end);
-    o.ms("SSLconnectionStart", p.ssl_connection_start);
-    o.ms("SSLconnectionEnd", p.ssl_connection_end);
-    o.ms("requestStart", p.request_start);
-    o.ms("requestEnd", p.request_end);
-    o.ms("responseStart", p.response_start);
-    o.ms("responseEnd", p.response_end);
-    o.ms("rtt", p.rtt);
-    o.uint("estimate_nettype", p.estimate_nettype.into());
-    o.ms("httpRttEstimate", p.http_rtt_estimate);
-    o.ms("transportRttEstimate", p.transport_rtt_estimate);
+    o.ms(key!("invokeStart"), p.invoke_start);
+    o.ms(key!("queueStart"), p.queue_start);
+    o.ms(key!("queueEnd"), p.queue_end);
+    o.ms(key!("fetchStart"), p.fetch_start);
+    o.ms(key!("redirectStart"), p.redirect_start);
+    o.ms(key!("redirectEnd"), p.redirect_end);
+    o.ms(key!("domainLookUpStart"), p.domain_look_up_start);
+    o.ms(key!("domainLookUpEnd"), p.domain_look_up_end);
+    o.ms(key!("connectStart"), p.connect_start);
+    o.ms(key!("connectEnd"), p.connect_end);
+    o.ms(key!("SSLconnectionStart"), p.ssl_connection_start);
+    o.ms(key!("SSLconnectionEnd"), p.ssl_connection_end);
+    o.ms(key!("requestStart"), p.request_start);
+    o.ms(key!("requestEnd"), p.request_end);
+    o.ms(key!("responseStart"), p.response_start);
+    o.ms(key!("responseEnd"), p.response_end);
+    o.ms(key!("rtt"), p.rtt);
+    o.uint(key!("estimate_nettype"), p.estimate_nettype.into());
+    o.ms(key!("httpRttEstimate"), p.http_rtt_estimate);
+    o.ms(key!("transportRttEstimate"), p.transport_rtt_estimate);
     o.ms(
-        "downstreamThroughputKbpsEstimate",
+        key!("downstreamThroughputKbpsEstimate"),
         p.downstream_throughput_kbps_estimate,
     );
-    o.ms("throughputKbps", p.throughput_kbps);
-    o.str("peerIP", &p.peer_ip);
-    o.uint("port", p.port.into());
-    o.str("protocol", p.protocol);
-    o.bool("socketReused", p.socket_reused);
-    o.uint("sendBytesCount", p.send_bytes_count);
-    o.uint("receivedBytedCount", p.received_byted_count);
+    o.ms(key!("throughputKbps"), p.throughput_kbps);
+    o.str(key!("peerIP"), &p.peer_ip);
+    o.uint(key!("port"), p.port.into());
+    o.str(key!("protocol"), p.protocol);
+    o.bool(key!("socketReused"), p.socket_reused);
+    o.uint(key!("sendBytesCount"), p.send_bytes_count);
+    o.uint(key!("receivedBytedCount"), p.received_byted_count);
     o.close();
 }
 
-fn write_u64(out: &mut Vec<u8>, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+fn write_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Writes a `profile` number as serde_json does (shortest round-trip form,
@@ -261,33 +257,30 @@ fn write_u64(out: &mut Vec<u8>, mut v: u64) {
 fn write_ms(out: &mut Vec<u8>, v: f64) {
     const LIMIT: f64 = (1u64 << 42) as f64;
     if v.is_sign_positive() && v < LIMIT {
-        let k = (v * 1000.0).round();
+        // Rounds half up (v is not negative), without a call to libm's round.
+        let k = (v * 1000.0 + 0.5) as u64;
         #[allow(
             clippy::float_cmp,
             reason = "exactness is the point: only a double that is exactly nearest to k/1000 takes this path"
         )]
-        if k / 1000.0 == v {
-            let k = k as u64;
-            write_u64(out, k / 1000);
-            out.push(b'.');
-            let frac = k % 1000;
-            if frac == 0 {
-                out.push(b'0');
+        if k as f64 / 1000.0 == v {
+            out.extend_from_slice(itoa::Buffer::new().format(k / 1000).as_bytes());
+            let frac = (k % 1000) as u16;
+            let digits = [
+                b'.',
+                b'0' + (frac / 100) as u8,
+                b'0' + (frac / 10 % 10) as u8,
+                b'0' + (frac % 10) as u8,
+            ];
+            // ".0" for a whole number, else without trailing zeros.
+            let len = if !frac.is_multiple_of(10) {
+                4
+            } else if !frac.is_multiple_of(100) {
+                3
             } else {
-                let d = [
-                    b'0' + (frac / 100) as u8,
-                    b'0' + (frac / 10 % 10) as u8,
-                    b'0' + (frac % 10) as u8,
-                ];
-                let len = if d[2] != b'0' {
-                    3
-                } else if d[1] != b'0' {
-                    2
-                } else {
-                    1
-                };
-                out.extend_from_slice(&d[..len]);
-            }
+                2
+            };
+            out.extend_from_slice(&digits[..len]);
             return;
         }
     }
@@ -390,18 +383,31 @@ impl Headers {
     }
 }
 
-/// Appends `s` as a JSON string literal (quotes and escapes).
+/// Appends `s` as a JSON string literal (quotes and escapes), as
+/// serde_json writes it. Most strings (header values, paths) need no
+/// escape: they are checked in one pass without an early exit (which the
+/// compiler vectorises) and copied; the rest go to serde_json.
 fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    serde_json::to_writer(out, s).expect("writing a str to a Vec cannot fail");
+    let plain = s
+        .bytes()
+        .fold(true, |plain, b| plain & (b >= 0x20) & (b != b'"') & (b != b'\\'));
+    if plain {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(out, s).expect("writing a str to a Vec cannot fail");
+    }
 }
 
 /// HEADERS_RECEIVED `{statusCode, header, cookies}`.
 pub fn headers_received_json(status: u16, headers: &Headers) -> String {
     let mut out = Vec::with_capacity(64 + headers.header.len());
     let mut o = Object::open(&mut out);
-    o.uint("statusCode", status.into());
-    o.raw("header", &headers.header);
-    o.key("cookies");
+    o.uint(key!("statusCode"), status.into());
+    o.raw(key!("header"), &headers.header);
+    o.key(key!("cookies"));
     serde_json::to_writer(&mut *o.out, &headers.cookies).expect("writing strings to a Vec cannot fail");
     o.close();
     into_string(out)
@@ -634,6 +640,32 @@ mod tests {
             check(micros as f64 / 1000.0);
             check((lcg(&mut state) % 10_000_000) as f64 / 1000.0);
             check(f64::from_bits(lcg(&mut state) << 11));
+        }
+    }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        let mut all: Vec<String> = [
+            "",
+            "plain",
+            "say \"hi\"",
+            "back\\slash",
+            "tab\there",
+            "\u{7f}\u{80}é中😀",
+            "\u{1f}",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        all.extend((0u8..128).map(|b| format!("x{}y", b as char)));
+        for s in all {
+            let mut ours = Vec::new();
+            write_json_str(&mut ours, &s);
+            assert_eq!(
+                String::from_utf8(ours).expect("UTF-8"),
+                serde_json::to_string(&s).expect("str"),
+                "{s:?}"
+            );
         }
     }
 
