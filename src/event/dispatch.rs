@@ -89,14 +89,12 @@ pub struct Dispatcher {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
     thread_id: ThreadId,
-    budget: Arc<Budget>,
 }
 
 impl Dispatcher {
     /// Starts the dispatcher thread of the app with this serial; at most
     /// `max_queued_bytes` of events wait for the host (see [`Budget`]).
     pub fn start(mode: Mode, app_serial: u64, max_queued_bytes: usize) -> std::io::Result<Dispatcher> {
-        let budget = Budget::new(max_queued_bytes);
         let shared = Arc::new(Shared {
             callback_mode: matches!(mode, Mode::Callback(_)),
             state: Mutex::default(),
@@ -105,7 +103,7 @@ impl Dispatcher {
             dispatcher_wake: Condvar::new(),
             event_ready: Condvar::new(),
             wakeup: Mutex::new(None),
-            budget: budget.clone(),
+            budget: Budget::new(max_queued_bytes),
         });
         let theirs = shared.clone();
         let thread = std::thread::Builder::new()
@@ -121,18 +119,17 @@ impl Dispatcher {
             thread_id: thread.thread().id(),
             shared,
             thread: Mutex::new(Some(thread)),
-            budget,
         })
     }
 
     /// Counts `bytes` at once, even over the limit (see [`Budget::charge`]).
     pub fn reserve_now(&self, bytes: usize) -> Reservation {
-        self.budget.charge(bytes)
+        self.shared.budget.charge(bytes)
     }
 
     /// Waits for room for `bytes` in the queue (see [`Budget::reserve`]).
     pub fn reserve(&self, bytes: usize) -> impl std::future::Future<Output = Reservation> + Send + 'static {
-        self.budget.reserve(bytes)
+        self.shared.budget.reserve(bytes)
     }
 
     /// Queues an event whose bytes were reserved. Never blocks (beyond the
@@ -144,12 +141,12 @@ impl Dispatcher {
 
     /// Bytes of events queued for the host now (not yet delivered or polled).
     pub fn queued_bytes(&self) -> usize {
-        self.budget.queued_bytes()
+        self.shared.budget.queued_bytes()
     }
 
     /// Producers waiting for room in the queue now.
     pub fn waiting_producers(&self) -> usize {
-        self.budget.waiting_producers()
+        self.shared.budget.waiting_producers()
     }
 
     /// Whether the calling thread is this app's dispatcher (i.e. we are inside
@@ -163,7 +160,7 @@ impl Dispatcher {
     /// Returns once the dispatcher thread has exited. Must not be called from
     /// the dispatcher thread itself.
     pub fn shutdown(&self) {
-        self.budget.close();
+        self.shared.budget.close();
         self.shared.close();
         if let Some(thread) = self.thread.lock().expect("dispatcher thread lock poisoned").take() {
             let _ = thread.join();

@@ -81,8 +81,7 @@ pub fn socket_open_json<P: Serialize>(headers: &Headers, profile: &P) -> String 
     let mut out = Vec::with_capacity(512 + headers.header.len());
     let mut o = Object::open(&mut out);
     o.raw(key!("header"), &headers.header);
-    o.key(key!("profile"));
-    serde_json::to_writer(&mut *o.out, profile).expect("a profile always serializes");
+    o.serialized(key!("profile"), profile);
     o.close();
     into_string(out)
 }
@@ -98,10 +97,8 @@ pub fn request_success_json(status: u16, headers: &Headers, profile: &Profile, d
     o.str(key!("errMsg"), "request:ok");
     o.uint(key!("statusCode"), status.into());
     o.raw(key!("header"), &headers.header);
-    o.key(key!("cookies"));
-    serde_json::to_writer(&mut *o.out, &headers.cookies).expect("writing strings to a Vec cannot fail");
-    o.key(key!("profile"));
-    write_profile(o.out, profile);
+    o.serialized(key!("cookies"), &headers.cookies);
+    o.profile(profile);
     o.str(key!("dataKind"), data_kind);
     o.close();
     into_string(out)
@@ -114,8 +111,7 @@ pub fn upload_success_json(status: u16, profile: &Profile) -> String {
     let mut o = Object::open(&mut out);
     o.str(key!("errMsg"), "uploadFile:ok");
     o.uint(key!("statusCode"), status.into());
-    o.key(key!("profile"));
-    write_profile(o.out, profile);
+    o.profile(profile);
     o.close();
     into_string(out)
 }
@@ -139,8 +135,7 @@ pub fn download_success_json(status: u16, saved: Saved<'_>, profile: &Profile) -
         Saved::FilePath(p) => o.str(key!("filePath"), p),
         Saved::TempFilePath(p) => o.str(key!("tempFilePath"), p),
     }
-    o.key(key!("profile"));
-    write_profile(o.out, profile);
+    o.profile(profile);
     o.close();
     into_string(out)
 }
@@ -188,6 +183,18 @@ impl<'a> Object<'a> {
     fn bool(&mut self, key: &'static str, value: bool) {
         self.key(key);
         self.out.extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    /// The `profile` field of the SUCCESS objects.
+    fn profile(&mut self, profile: &Profile) {
+        self.key(key!("profile"));
+        write_profile(self.out, profile);
+    }
+
+    /// A value serde writes (string lists, the socket's profile).
+    fn serialized<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) {
+        self.key(key);
+        serde_json::to_writer(&mut *self.out, value).expect("res values always serialize");
     }
 
     /// `value` must be JSON text already.
@@ -264,7 +271,7 @@ fn write_ms(out: &mut Vec<u8>, v: f64) {
             reason = "exactness is the point: only a double that is exactly nearest to k/1000 takes this path"
         )]
         if k as f64 / 1000.0 == v {
-            out.extend_from_slice(itoa::Buffer::new().format(k / 1000).as_bytes());
+            write_u64(out, k / 1000);
             let frac = (k % 1000) as u16;
             let digits = [
                 b'.',
@@ -407,8 +414,7 @@ pub fn headers_received_json(status: u16, headers: &Headers) -> String {
     let mut o = Object::open(&mut out);
     o.uint(key!("statusCode"), status.into());
     o.raw(key!("header"), &headers.header);
-    o.key(key!("cookies"));
-    serde_json::to_writer(&mut *o.out, &headers.cookies).expect("writing strings to a Vec cannot fail");
+    o.serialized(key!("cookies"), &headers.cookies);
     o.close();
     into_string(out)
 }
