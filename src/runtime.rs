@@ -3,13 +3,15 @@
 
 use std::sync::LazyLock;
 
-/// Worker threads: 2. Measured against 1 (BENCHMARKS.md "One tokio worker
-/// or two"): one worker costs less CPU per small request and makes half the
-/// context switches of a sequential request, but answers a WebSocket message
-/// later (echo 0.64-0.75x a bare tokio-tungstenite client against 0.86-0.89x
-/// with two) and is slower at 100 requests in flight; so 2 stays the default.
+/// Worker threads: 1. Measured against 2 (BENCHMARKS.md "One tokio worker
+/// or two, again"): since events go into the app's queue straight from the
+/// worker, one worker is faster and cheaper in every HTTP scenario against
+/// nginx (6-30% more requests per second, 13-31% less CPU per request) and
+/// answers WebSocket messages sooner. A second worker mostly woke up to steal
+/// a freshly spawned task and parked again. Blocking work (file I/O, name
+/// lookups, converting large bodies) runs on tokio's blocking pool, not here.
 /// `WXNET_WORKER_THREADS` (1-16), read once at start, overrides it.
-const DEFAULT_WORKER_THREADS: usize = 2;
+const DEFAULT_WORKER_THREADS: usize = 1;
 
 fn worker_threads() -> usize {
     std::env::var("WXNET_WORKER_THREADS")
