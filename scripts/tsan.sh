@@ -23,6 +23,10 @@ export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/s
 export CARGO_TARGET_DIR=target/tsan
 # Instrumented code runs 5-20x slower: the tests' wait bounds scale (tests/support `scaled`).
 export WXNET_TEST_TIMEOUT_SCALE=10
+# Two tokio workers, not the default one: a host setting WXNET_WORKER_THREADS gets tasks of
+# one app running on two cores at once, and those races need the sanitizer most; the host,
+# dispatcher and worker threads race as they do with one.
+export WXNET_WORKER_THREADS=2
 # The test binaries run their tests one at a time so that a report names one test.
 cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu -p wxnet \
     --test stress --test socket -- --test-threads=1
