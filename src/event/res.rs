@@ -447,6 +447,15 @@ mod tests {
             r#"{"content-type":"application/json","x-multi":"a, b","x-quote":"say \"hi\" \\ �"}"#
         );
         assert_eq!(h.cookies, ["a=1; Path=/", "b=2"]);
+        // Valid UTF-8 beyond ASCII is kept as is; a bad sequence in a joined
+        // value and in a cookie becomes U+FFFD.
+        let mut utf8 = http::HeaderMap::new();
+        utf8.append("x-name", http::HeaderValue::from_bytes("é中".as_bytes()).expect("value"));
+        utf8.append("x-name", http::HeaderValue::from_bytes(b"\xff").expect("value"));
+        utf8.append("set-cookie", http::HeaderValue::from_bytes(b"c=\xc3").expect("value"));
+        let u = Headers::from_http(&utf8);
+        assert_eq!(u.header, "{\"x-name\":\"é中, \u{fffd}\"}");
+        assert_eq!(u.cookies, ["c=\u{fffd}"]);
         let value: serde_json::Value = serde_json::from_str(&headers_received_json(204, &h)).expect("JSON");
         assert_eq!(value["statusCode"], 204);
         assert_eq!(value["header"]["x-multi"], "a, b");
