@@ -10,7 +10,10 @@
 #
 # A variant is NAME=ENV1=v1,ENV2=v2 (no env: NAME=); "curl" is the libcurl client. To compare
 # library builds, copy each libwxnet.so into its own directory and point LD_LIBRARY_PATH
-# there (the bench client's RUNPATH gives way to it). Needs target/bench/{wxnet,curl}_bench:
+# there (the bench client's RUNPATH gives way to it). Also prints nginx's CPU per request
+# (its worker processes' user+system time over the run, from /proc, 10 ms ticks): client and
+# server share this machine's 2 CPUs, so req/s follows 2 / (client + server CPU per request)
+# once both are busy. Needs target/bench/{wxnet,curl}_bench:
 # run `scripts/bench.sh --server nginx --quick` once first. Raw lines: target/bench/ab.tsv.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,6 +37,15 @@ declare -A ARGS=(
   [big]="--path /bytes/10485760 --n 20 --conc 1 --warmup 2 --arraybuffer --expect-len 10485760 --expect-proto HTTP/1.1 --port $NGINX_H1_PORT"
 )
 RAW="$OUT/ab.tsv"
+TICK_HZ="$(getconf CLK_TCK)"
+nginx_ticks() { # user+system clock ticks of nginx's worker processes so far
+  local t=0 p f
+  for p in $(pgrep -P "$NGINX_PID"); do
+    read -r -a f <"/proc/$p/stat" || continue
+    t=$((t + f[13] + f[14]))
+  done
+  echo "$t"
+}
 : >"$RAW"
 echo "bench-ab: $ROUNDS rounds of: $SCEN; variants: $VARIANTS; load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$ROUNDS"); do
@@ -43,9 +55,12 @@ for r in $(seq 1 "$ROUNDS"); do
       name="${v%%=*}" envs="${v#*=}" bin="$OUT/wxnet_bench"
       if [ "$name" = curl ]; then bin="$OUT/curl_bench"; envs=""; fi
       # shellcheck disable=SC2086
+      t0="$(nginx_ticks)"
       res="$(env ${envs//,/ } timeout 120 "$bin" --scenario "$s" --ca "$NGINX_CA" ${ARGS[$s]} | grep '^RESULT')"
+      t1="$(nginx_ticks)"
       field() { sed "s/.* $1=\([0-9.]*\).*/\1/" <<<"$res"; }
-      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$name" "$(field rps)" "$(field cpu_us_per_req)" "$(field csw_per_req)" >>"$RAW"
+      server_us="$(python3 -c "print(f'{($t1 - $t0) * 1e6 / $TICK_HZ / $(field n):.1f}')")"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$name" "$(field rps)" "$(field cpu_us_per_req)" "$(field csw_per_req)" "$server_us" >>"$RAW"
     done
   done
   echo "  round $r/$ROUNDS done"
@@ -55,24 +70,29 @@ import collections, statistics, sys
 rows = collections.defaultdict(dict)
 order = []
 for line in open(sys.argv[1]):
-    r, s, n, rps, cpu, csw = line.rstrip("\n").split("\t")
-    rows[(s, r)][n] = (float(rps), float(cpu), float(csw))
+    f = line.rstrip("\n").split("\t")
+    r, s, n = f[:3]
+    # rps, client CPU us/req, ctx switches/req, nginx CPU us/req (absent in older files)
+    rows[(s, r)][n] = tuple(float(x) for x in f[3:7]) + ((float("nan"),) if len(f) < 7 else ())
     if n not in order:
         order.append(n)
 ref = next(n for n in order if n != "curl")
 by = collections.defaultdict(list)
 for (s, _), v in rows.items():
     by[s].append(v)
-print(f"\nmedians of per-round ratios (speed = req/s ratio, CPU = CPU per request ratio); reference: {ref}")
-print("| scenario | variant | speed / " + ref + " | CPU / " + ref + " | speed / curl | CPU / curl | ctx sw/req |")
-print("|---|---|---|---|---|---|---|")
+print(f"\nmedians of per-round ratios (speed = req/s ratio, CPU = CPU per request ratio); reference: {ref};")
+print("client and nginx µs/req: medians of this run's absolute CPU per request")
+print("| scenario | variant | speed / " + ref + " | CPU / " + ref + " | speed / curl | CPU / curl | ctx sw/req | client µs/req | nginx µs/req |")
+print("|---|---|---|---|---|---|---|---|---|")
 for s, vs in sorted(by.items()):
     for n in order:
-        if n == "curl":
-            continue
         med = lambda f: statistics.median(f(v) for v in vs)
+        absolute = f" | {med(lambda v: v[n][2]):.2f} | {med(lambda v: v[n][1]):.0f} | {med(lambda v: v[n][3]):.0f} |"
+        if n == "curl":
+            print(f"| {s} | curl | - | - | 1 | 1" + absolute)
+            continue
         vs_curl = "curl" in order
         print(f"| {s} | {n} | {med(lambda v: v[n][0] / v[ref][0]):.2f} | {med(lambda v: v[n][1] / v[ref][1]):.2f} | "
               + (f"{med(lambda v: v[n][0] / v['curl'][0]):.2f} | {med(lambda v: v[n][1] / v['curl'][1]):.2f}" if vs_curl else "- | -")
-              + f" | {med(lambda v: v[n][2]):.2f} |")
+              + absolute)
 PY
