@@ -450,7 +450,10 @@ mod tests {
         // Valid UTF-8 beyond ASCII is kept as is; a bad sequence in a joined
         // value and in a cookie becomes U+FFFD.
         let mut utf8 = http::HeaderMap::new();
-        utf8.append("x-name", http::HeaderValue::from_bytes("é中".as_bytes()).expect("value"));
+        utf8.append(
+            "x-name",
+            http::HeaderValue::from_bytes("é中".as_bytes()).expect("value"),
+        );
         utf8.append("x-name", http::HeaderValue::from_bytes(b"\xff").expect("value"));
         utf8.append("set-cookie", http::HeaderValue::from_bytes(b"c=\xc3").expect("value"));
         let u = Headers::from_http(&utf8);

@@ -65,6 +65,17 @@ fn platform_ready() -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether the platform verifier may wait on something other than this CPU:
+/// Apple's `SecTrustEvaluateWithError` can fetch revocation data and missing
+/// intermediates over the network, Android's goes through JNI to the Java
+/// trust manager, Windows' chain engine can fetch too. There the call runs
+/// with the worker's other tasks handed to another thread
+/// ([`crate::runtime::run_blocking_here`]): with one tokio worker a slow
+/// verification would otherwise stall every transfer of every app. Elsewhere
+/// (Linux, HarmonyOS) it is webpki over roots loaded in memory, a fraction of
+/// a millisecond, cheaper to run in place than to hand the worker over.
+const PLATFORM_VERIFY_MAY_WAIT: bool = cfg!(any(target_vendor = "apple", target_os = "android", windows));
+
 /// The verifier for an app's config: the trust rule over the platform and
 /// the app's `caCertificates`, or none at all with `tlsVerify: false`.
 pub fn verifier(config: &AppConfig) -> Result<Arc<dyn ServerCertVerifier>, String> {
@@ -140,10 +151,15 @@ impl TrustRule {
             .platform
             .as_ref()
             .map_err(|why| rustls::Error::General(why.clone()))?;
+        let verify = || platform.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
         // A panic inside the platform verifier (e.g. a JNI failure) fails this
         // handshake; it must not take the connection task down with it.
         catch_unwind(AssertUnwindSafe(|| {
-            platform.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            if PLATFORM_VERIFY_MAY_WAIT {
+                crate::runtime::run_blocking_here(verify)
+            } else {
+                verify()
+            }
         }))
         .unwrap_or_else(|_| {
             Err(rustls::Error::General(
