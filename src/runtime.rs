@@ -75,11 +75,20 @@ mod tests {
             .build()
             .expect("runtime");
         let (release_tx, release_rx) = mpsc::channel::<()>();
+        let (entered_tx, entered_rx) = mpsc::channel::<()>();
         let (ran_tx, ran_rx) = mpsc::channel::<()>();
         // Blocks its thread until the other task has run, which it can only
         // do if the single worker's core moved to another thread.
-        let blocked =
-            rt.spawn(async move { run_blocking_here(|| release_rx.recv_timeout(Duration::from_secs(10)).is_ok()) });
+        let blocked = rt.spawn(async move {
+            run_blocking_here(|| {
+                entered_tx.send(()).expect("test alive");
+                release_rx.recv_timeout(Duration::from_secs(10)).is_ok()
+            })
+        });
+        entered_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the first task started its blocking call");
+        // Spawned only now, while the first task blocks.
         let other = rt.spawn(async move {
             ran_tx.send(()).expect("test alive");
         });
