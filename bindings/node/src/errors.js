@@ -5,6 +5,8 @@
  * - {@link WxnetError}: a C call returned a negative `wxnet_status` (API misuse).
  * - {@link WxFail}: a wx-level failure (a FAIL event): `errMsg` and `errno`, exactly as
  *   mini-program code sees them.
+ * - {@link SocketOverflowError}: a socket's message stream outgrew its bounds (the
+ *   consumer did not keep up); the socket was aborted.
  * @module wxnet/errors
  */
 
@@ -86,4 +88,30 @@ class AppClosedError extends Error {
   }
 }
 
-module.exports = { WxnetError, WxFail, AppClosedError, check, STATUS_CODES };
+/**
+ * A socket's message stream ({@link SocketTask#messages}) overflowed: the consumer did
+ * not keep up, so the binding aborted the socket and dropped the overflowing message and
+ * everything after it. Thrown by the iterator after the messages buffered before the
+ * overflow, instead of the normal end.
+ */
+class SocketOverflowError extends Error {
+  /**
+   * @param {{messages: number, bytes: number, maxBufferedMessages: number, maxBufferedBytes: number}} state
+   *   what was buffered at the overflow, and the limits.
+   */
+  constructor({ messages, bytes, maxBufferedMessages, maxBufferedBytes }) {
+    super('socket event stream overflow: the consumer did not keep up '
+      + `(${messages} messages / ${bytes} bytes buffered; limits ${maxBufferedMessages} messages / ${maxBufferedBytes} bytes)`);
+    this.name = 'SocketOverflowError';
+    /** @type {number} messages buffered (not yet taken) at the overflow */
+    this.messages = messages;
+    /** @type {number} payload bytes buffered (not yet taken) at the overflow */
+    this.bytes = bytes;
+    /** @type {number} */
+    this.maxBufferedMessages = maxBufferedMessages;
+    /** @type {number} */
+    this.maxBufferedBytes = maxBufferedBytes;
+  }
+}
+
+module.exports = { WxnetError, WxFail, AppClosedError, SocketOverflowError, check, STATUS_CODES };

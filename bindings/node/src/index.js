@@ -9,7 +9,7 @@
 const { native, ABI_VERSION, LIBRARY_PATH, PLATFORM_PACKAGE } = require('./library');
 const { App } = require('./app');
 const { Event, EventKind, decodeData } = require('./event');
-const { WxnetError, WxFail, AppClosedError, STATUS_CODES } = require('./errors');
+const { WxnetError, WxFail, AppClosedError, SocketOverflowError, STATUS_CODES } = require('./errors');
 const { Task, RequestTask, UploadTask, DownloadTask, SocketTask } = require('./tasks');
 const { createBridge, createWx, wxLayer } = require('./wx-bridge');
 
@@ -26,7 +26,7 @@ function statusStr(status) {
 module.exports = {
   App, Event, EventKind, decodeData,
   Task, RequestTask, UploadTask, DownloadTask, SocketTask,
-  WxnetError, WxFail, AppClosedError, STATUS_CODES,
+  WxnetError, WxFail, AppClosedError, SocketOverflowError, STATUS_CODES,
   createBridge, createWx, version, statusStr, ABI_VERSION, LIBRARY_PATH, PLATFORM_PACKAGE,
   /** The plain wx layer module (bindings/js/wx.js): createWx(bridge, hooks) for custom bridges. */
   wxLayer,

@@ -12,7 +12,7 @@
 
 const { EventEmitter } = require('node:events');
 const { native } = require('./library');
-const { check, WxFail } = require('./errors');
+const { check, WxFail, SocketOverflowError } = require('./errors');
 const { EventKind, successRes } = require('./event');
 
 /** Base of all tasks; created by the App's start methods. */
@@ -165,7 +165,8 @@ class DownloadTask extends Task {
  * It is also an async iterable of its messages: `for await (const message of socket)`
  * ends when the socket closes (throws WxFail when the call was rejected); leaving the
  * loop early (break/throw) closes the socket. Messages that arrived before the loop
- * started went to 'message' listeners only.
+ * started went to 'message' listeners only. The buffer of messages not taken yet is
+ * bounded: see {@link SocketTask#messages} for the limits and the overflow.
  */
 class SocketTask extends Task {
   constructor() {
@@ -230,12 +231,48 @@ class SocketTask extends Task {
     });
   }
 
-  /** @returns {AsyncIterator<string|Buffer>} the messages until the socket closes. */
+  /**
+   * The messages until the socket closes, as an async iterator, for the default limits.
+   * Same as `this.messages()`.
+   * @returns {AsyncIterableIterator<string|Buffer>}
+   */
   [Symbol.asyncIterator]() {
+    return this.messages();
+  }
+
+  /**
+   * The messages (string for text frames, Buffer for binary ones) from now until the
+   * socket closes, as an async iterator (`for await (const m of socket.messages(...))`).
+   * It ends at the close, throws {@link WxFail} when the call was rejected; leaving the
+   * loop early (break/throw) closes the socket.
+   *
+   * Bounded: at most `maxBufferedMessages` messages and `maxBufferedBytes` payload bytes
+   * (UTF-8 bytes for text) wait for the consumer; a single message larger than
+   * `maxBufferedBytes` is admitted when nothing waits. A message beyond the limits
+   * aborts the socket (`wxnet_task_abort`: it ends with a close, code 1000; listeners
+   * still see every event) and is not buffered, nor is anything after it: the iterator
+   * yields the messages buffered before it, then throws {@link SocketOverflowError}.
+   * @param {object} [options]
+   * @param {number} [options.maxBufferedMessages=4096] an integer >= 1.
+   * @param {number} [options.maxBufferedBytes=16777216] an integer >= 1 (16 MiB).
+   * @returns {AsyncIterableIterator<string|Buffer>}
+   * @throws {TypeError} when options is not an object or a limit is not an integer.
+   * @throws {RangeError} when a limit is < 1.
+   */
+  messages(options = {}) {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
+    const { maxBufferedMessages = 4096, maxBufferedBytes = 16 * 1024 * 1024 } = options;
+    for (const [name, value] of [['maxBufferedMessages', maxBufferedMessages], ['maxBufferedBytes', maxBufferedBytes]]) {
+      if (!Number.isInteger(value)) throw new TypeError(`${name} must be an integer, not ${value}`);
+      if (value < 1) throw new RangeError(`${name} must be >= 1, not ${value}`);
+    }
+    /** @type {{value: string|Buffer, bytes: number}[]} messages not taken yet */
     const queue = [];
+    let queuedBytes = 0;
     let waiter = null;
     let ended = this.done;
     let failure = this.done && this.terminalEvent.kind === EventKind.FAIL ? new WxFail(this.terminalEvent.res) : null;
+    let overflowed = false;
     const wake = () => {
       if (waiter) {
         const resolve = waiter;
@@ -246,7 +283,19 @@ class SocketTask extends Task {
     const onEvent = (event) => {
       if (event.kind === EventKind.SOCKET_MESSAGE) {
         const data = event.data || Buffer.alloc(0);
-        queue.push(event.res.dataKind === 'text' ? data.toString('utf8') : data);
+        const bytes = data.length;
+        if (queue.length > 0 && (queue.length + 1 > maxBufferedMessages || queuedBytes + bytes > maxBufferedBytes)) {
+          // Overflow: stop buffering, end the stream with the error, abort the socket.
+          overflowed = true;
+          ended = true;
+          failure = new SocketOverflowError({ messages: queue.length, bytes: queuedBytes, maxBufferedMessages, maxBufferedBytes });
+          this.off('event', onEvent);
+          wake();
+          this.abort();
+          return;
+        }
+        queue.push({ value: event.res.dataKind === 'text' ? data.toString('utf8') : data, bytes });
+        queuedBytes += bytes;
       } else if (this.isTerminal(event)) {
         ended = true;
         if (event.kind === EventKind.FAIL) failure = new WxFail(event.res);
@@ -261,7 +310,11 @@ class SocketTask extends Task {
     return {
       next: async () => {
         for (;;) {
-          if (queue.length) return { value: queue.shift(), done: false };
+          if (queue.length) {
+            const { value, bytes } = queue.shift();
+            queuedBytes -= bytes;
+            return { value, done: false };
+          }
           if (ended) {
             finish();
             if (failure) {
@@ -277,7 +330,8 @@ class SocketTask extends Task {
         }
       },
       return: async () => {
-        const open = !this.done;
+        // An overflowed stream already aborted its socket.
+        const open = !this.done && !overflowed;
         finish();
         if (open) this.close();
         return { value: undefined, done: true };

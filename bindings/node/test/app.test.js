@@ -268,6 +268,90 @@ describe('connectSocket', () => {
     await socket.wait();
   }));
 
+  /** The socket's terminal event, or a rejection after `ms` (no sleeps: a bounded wait). */
+  function endOf(socket, ms = 20000) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`socket ${socket.id} did not end within ${ms} ms`)), ms);
+    });
+    return Promise.race([socket.wait(), timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** Takes everything from `iterator` until it ends or throws: [messages, error|null]. */
+  async function drain(iterator) {
+    const got = [];
+    try {
+      for (;;) {
+        const { value, done } = await iterator.next();
+        if (done) return [got, null];
+        got.push(value);
+      }
+    } catch (err) {
+      return [got, err];
+    }
+  }
+
+  const PUSH_64K = `${WS}/ws/push?n=200&size=65536`;
+  const BLOCK_64K = Buffer.alloc(65536, 0x5a);
+
+  it('an unconsumed stream overflows at maxBufferedMessages: the socket is aborted, 8 messages then SocketOverflowError', (t) => withApp(async (app) => {
+    const started = startOrSkip(t, () => app.connectSocket({ url: PUSH_64K }));
+    if (!started) return;
+    const socket = started.value;
+    const stream = socket.messages({ maxBufferedMessages: 8 });
+    let heard = 0;
+    socket.on('message', () => { heard += 1; });
+    const end = await endOf(socket); // nothing consumed until the native task ended
+    assert.equal(end.kindName, 'SOCKET_CLOSE');
+    assert.equal(end.res.code, 1000); // wxnet_task_abort on a socket: 1000 ""
+    assert.ok(heard >= 9, `listeners saw the overflowing message too (${heard})`);
+    const [got, err] = await drain(stream);
+    assert.equal(got.length, 8);
+    for (const message of got) assert.ok(BLOCK_64K.equals(message), 'each message is 65536 bytes of 0x5a');
+    assert.ok(err instanceof wxnet.SocketOverflowError, `overflow error, not ${err}`);
+    assert.ok(err instanceof Error);
+    assert.equal(err.name, 'SocketOverflowError');
+    assert.equal(err.messages, 8);
+    assert.equal(err.bytes, 524288);
+    assert.equal(err.maxBufferedMessages, 8);
+    assert.equal(err.maxBufferedBytes, 16777216);
+    assert.equal(err.message, 'socket event stream overflow: the consumer did not keep up '
+      + '(8 messages / 524288 bytes buffered; limits 8 messages / 16777216 bytes)');
+    assert.deepEqual(await stream.next(), { value: undefined, done: true });
+  }));
+
+  it('an unconsumed stream overflows at maxBufferedBytes: 1 message of 64 KiB then SocketOverflowError', (t) => withApp(async (app) => {
+    const started = startOrSkip(t, () => app.connectSocket({ url: PUSH_64K }));
+    if (!started) return;
+    const socket = started.value;
+    const stream = socket.messages({ maxBufferedBytes: 100000 });
+    const end = await endOf(socket);
+    assert.equal(end.kindName, 'SOCKET_CLOSE');
+    assert.equal(end.res.code, 1000);
+    const [got, err] = await drain(stream);
+    assert.equal(got.length, 1);
+    assert.ok(BLOCK_64K.equals(got[0]));
+    assert.ok(err instanceof wxnet.SocketOverflowError, `overflow error, not ${err}`);
+    assert.deepEqual(
+      { messages: err.messages, bytes: err.bytes, maxBufferedMessages: err.maxBufferedMessages, maxBufferedBytes: err.maxBufferedBytes },
+      { messages: 1, bytes: 65536, maxBufferedMessages: 4096, maxBufferedBytes: 100000 },
+    );
+    assert.match(err.message, /\(1 messages \/ 65536 bytes buffered; limits 4096 messages \/ 100000 bytes\)$/);
+  }));
+
+  it('bad stream limits are rejected at once, before any iteration', () => {
+    const socket = new wxnet.SocketTask(); // never started: the check needs no socket
+    assert.throws(() => socket.messages({ maxBufferedMessages: 0 }), RangeError);
+    assert.throws(() => socket.messages({ maxBufferedBytes: 0 }), RangeError);
+    assert.throws(() => socket.messages({ maxBufferedMessages: -1 }), RangeError);
+    assert.throws(() => socket.messages({ maxBufferedMessages: 1.5 }), TypeError);
+    assert.throws(() => socket.messages({ maxBufferedBytes: '100' }), TypeError);
+    assert.throws(() => socket.messages({ maxBufferedBytes: Infinity }), TypeError);
+    assert.throws(() => socket.messages(null), TypeError);
+    assert.equal(socket.listenerCount('event'), 0);
+    assert.equal(typeof socket.messages({ maxBufferedMessages: 1, maxBufferedBytes: 1 }).next, 'function');
+  });
+
   it('a server-initiated close reports its code and reason', (t) => withApp(async (app) => {
     const started = startOrSkip(t, () => app.connectSocket({ url: `${WS}/ws/server-close?code=4001&reason=bye&after_ms=20` }));
     if (!started) return;

@@ -43,6 +43,19 @@ export declare class WxFail extends Error {
   readonly res: Record<string, any>;
 }
 export declare class AppClosedError extends Error {}
+/**
+ * A socket's message stream overflowed (the consumer did not keep up): the socket was
+ * aborted; thrown by the iterator after the messages buffered before the overflow.
+ */
+export declare class SocketOverflowError extends Error {
+  constructor(state: { messages: number; bytes: number; maxBufferedMessages: number; maxBufferedBytes: number });
+  /** Messages buffered (not yet taken) at the overflow. */
+  readonly messages: number;
+  /** Payload bytes buffered (not yet taken) at the overflow. */
+  readonly bytes: number;
+  readonly maxBufferedMessages: number;
+  readonly maxBufferedBytes: number;
+}
 export declare const STATUS_CODES: Readonly<Record<number, string>>;
 
 export type Header = Record<string, string>;
@@ -115,6 +128,13 @@ export interface DownloadSuccess {
   errMsg: string; statusCode: number; tempFilePath?: string; filePath?: string; profile: Record<string, any>;
 }
 export interface Hooks { onEvent?: (event: Event) => void }
+/** Bounds of a socket's message stream (SocketTask.messages); each an integer >= 1. */
+export interface SocketMessagesOptions {
+  /** Messages waiting for the consumer at most (default 4096). */
+  maxBufferedMessages?: number;
+  /** Payload bytes waiting for the consumer at most (default 16777216 = 16 MiB). */
+  maxBufferedBytes?: number;
+}
 
 export declare class Task extends EventEmitter {
   readonly api: 'request' | 'uploadFile' | 'downloadFile' | 'connectSocket';
@@ -134,7 +154,14 @@ export declare class SocketTask extends Task implements AsyncIterable<string | B
   opened(): Promise<{ header: Header; profile: Record<string, any> }>;
   send(data: string | Buffer | ArrayBuffer | ArrayBufferView): void;
   close(code?: number, reason?: string): void;
-  [Symbol.asyncIterator](): AsyncIterator<string | Buffer>;
+  /** The messages with the default limits: same as `messages()`. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer>;
+  /**
+   * The messages until the close, bounded; on overflow the socket is aborted and the
+   * iterator throws SocketOverflowError after the messages buffered before it.
+   * Throws TypeError/RangeError at once for a limit that is not an integer >= 1.
+   */
+  messages(options?: SocketMessagesOptions): AsyncIterableIterator<string | Buffer>;
   on(event: 'message', listener: (message: string | Buffer) => void): this;
   on(event: 'error', listener: (err: Error & { res: { errMsg: string } }) => void): this;
   on(event: 'open' | 'connected' | 'socketError' | 'close', listener: (res: Record<string, any>) => void): this;

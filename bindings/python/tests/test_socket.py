@@ -3,6 +3,7 @@ Skipped, saying so, while the library still reports sockets as not implemented."
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Callable
 
@@ -131,3 +132,48 @@ def test_sends_to_a_peer_that_does_not_read_are_refused_when_the_queue_is_full(
         assert sent * len(block) < 64 * 1024 * 1024
         task.close()
         assert task.wait(10).kind == wxnet.EventKind.SOCKET_CLOSE
+
+
+def _overflow_after_the_task_ended(app: wxnet.App, **limits: int) -> tuple[list, wxnet.SocketOverflow, tuple[int, str]]:
+    """Connects to a server pushing 200 binary 64 KiB messages, reads nothing until the
+    socket has ended (the overflow aborts it), then reads everything there is."""
+    async def main() -> tuple[list, wxnet.SocketOverflow, tuple[int, str]]:
+        sock = await app.connect_socket({"url": f"{WS}/ws/push?n=200&size=65536"}, **limits)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, sock.task.wait, 20)
+        got = []
+        with pytest.raises(wxnet.SocketOverflow) as info:
+            while True:
+                got.append(await sock.recv())
+        with pytest.raises(wxnet.SocketOverflow):
+            await sock.recv()  # it stays raised
+        return got, info.value, await sock.wait_closed()
+
+    return skip_if_not_implemented(lambda: run(main()))
+
+
+def test_a_consumer_that_falls_behind_gets_the_buffered_messages_then_an_overflow(app: wxnet.App) -> None:
+    got, overflow, closed = _overflow_after_the_task_ended(app, max_buffered_messages=8)
+    assert got == [b"\x5a" * 65536] * 8
+    assert (overflow.messages, overflow.bytes) == (8, 8 * 65536)
+    assert (overflow.max_messages, overflow.max_bytes) == (8, 16 * 1024 * 1024)
+    assert "did not keep up (8 messages / 524288 bytes buffered" in str(overflow)
+    assert closed[0] == 1000  # aborted by the binding
+
+
+def test_the_byte_limit_of_unread_messages(app: wxnet.App) -> None:
+    got, overflow, _ = _overflow_after_the_task_ended(app, max_buffered_bytes=100_000)
+    assert got == [b"\x5a" * 65536]
+    assert (overflow.messages, overflow.bytes, overflow.max_bytes) == (1, 65536, 100_000)
+
+
+def test_buffer_limits_below_one_are_refused_before_connecting(app: wxnet.App) -> None:
+    async def main(**limits: int) -> None:
+        await app.connect_socket({"url": WS_ECHO}, **limits)
+
+    with pytest.raises(ValueError, match="max_buffered_messages must be at least 1"):
+        run(main(max_buffered_messages=0))
+    with pytest.raises(ValueError, match="max_buffered_bytes must be at least 1"):
+        run(main(max_buffered_bytes=0))
+    with pytest.raises(TypeError):
+        run(main(max_buffered_bytes=True))

@@ -26,6 +26,7 @@ from .errors import (
     NullArgumentError,
     PanicError,
     SocketClosed,
+    SocketOverflow,
     UnknownTaskError,
     WouldDeadlockError,
     WrongModeError,
@@ -54,6 +55,6 @@ __all__ = [
     "Task", "RequestTask", "UploadTask", "DownloadTask", "SocketTask",
     "WxnetError", "CallError", "NullArgumentError", "InvalidArgumentError", "InvalidConfigError",
     "UnknownTaskError", "InvalidStateError", "WrongModeError", "WouldDeadlockError",
-    "ClosedError", "PanicError", "AppClosedError", "WxFail", "SocketClosed",
+    "ClosedError", "PanicError", "AppClosedError", "WxFail", "SocketClosed", "SocketOverflow",
     "set_log_handler", "log_to_logging",
 ]

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any, Callable, Mapping, Optional, Protocol
 
-from .errors import InvalidStateError, SocketClosed, WxFail
+from . import _ffi
+from .errors import InvalidStateError, SocketClosed, SocketOverflow, WxFail
 from .events import Event, EventKind
 from .options import ConnectSocketOptions, DownloadFileOptions, RequestOptions, UploadFileOptions
 from .response import Response
 from .tasks import DownloadTask, EventHandler, RequestTask, SocketTask, Task, UploadTask
 
 _SETTLE_AFTER_ABORT_S = 5.0
+#: Default limits of an :class:`AsyncSocket`'s unread messages (see :func:`connect_socket`).
+MAX_BUFFERED_MESSAGES = 4096
+MAX_BUFFERED_BYTES = 16 * 1024 * 1024
 _log = logging.getLogger("wxnet")
 
 
@@ -115,43 +120,116 @@ async def download_file(app: TaskStarter, options: DownloadFileOptions | Mapping
     return await _run(lambda h: app.start_download_file(options, h), on_event)
 
 
+class _MessageBuffer:
+    """Counts an :class:`AsyncSocket`'s messages from the moment they arrive (on the
+    library's thread) until the consumer takes them (on the loop's thread), so that
+    neither the queue nor the loop's pending callbacks grow without bound. A message
+    that would go past a limit (unless none is waiting: one message larger than
+    ``max_bytes`` passes alone) aborts the socket; the queue then gets ``overflow``
+    after the messages before it, and no further message."""
+
+    def __init__(self, max_messages: int, max_bytes: int) -> None:
+        self.max_messages = max_messages
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._messages = 0
+        self._bytes = 0
+        self.overflow: Optional[SocketOverflow] = None
+
+    def admit(self, size: int) -> Optional[SocketOverflow]:
+        """Any thread. None: the message may be queued. Otherwise the overflow, returned
+        once (the caller aborts and queues it); later messages are refused silently."""
+        with self._lock:
+            if self.overflow is not None:
+                return _REFUSED
+            fits = self._messages + 1 <= self.max_messages and self._bytes + size <= self.max_bytes
+            if self._messages == 0 or fits:
+                self._messages += 1
+                self._bytes += size
+                return None
+            self.overflow = SocketOverflow(self._messages, self._bytes, self.max_messages, self.max_bytes)
+            return self.overflow
+
+    def taken(self, size: int) -> None:
+        """The consumer took a message of ``size`` bytes."""
+        with self._lock:
+            self._messages -= 1
+            self._bytes -= size
+
+
+#: What :meth:`_MessageBuffer.admit` returns for a message after the overflow.
+_REFUSED = SocketOverflow(0, 0, 0, 0)
+
+
+def _check_limit(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value
+
+
 class AsyncSocket:
     """An open socket for asyncio code: ``async for message in socket``, or
     ``await recv()``; ``send()``, ``close()``, ``await wait_closed()``; ``async with``
     closes it (code 1000) and waits for the close on exit.
+
+    Unread messages are bounded (see :func:`connect_socket`): a consumer that falls
+    behind by more than the limits gets :class:`~wxnet.SocketOverflow` after the messages
+    buffered before it, and the socket is aborted.
 
     Attributes:
         task: the underlying :class:`~wxnet.SocketTask`.
         open_res: the SOCKET_OPEN res (``{header, profile}``).
     """
 
-    def __init__(self, task: SocketTask, open_res: dict[str, Any], queue: asyncio.Queue[Event]) -> None:
+    def __init__(self, task: SocketTask, open_res: dict[str, Any],
+                 queue: asyncio.Queue[Event | SocketOverflow], buffer: _MessageBuffer) -> None:
         self.task = task
         self.open_res = open_res
         self._queue = queue
+        self._buffer = buffer
         self._close: Optional[Event] = None
+        self._overflow: Optional[SocketOverflow] = None
         self.errors: list[str] = []
+
+    async def _next_message(self) -> Optional[Event]:
+        """The next SOCKET_MESSAGE event, or None once SOCKET_CLOSE was taken and nothing is
+        left; records the overflow, errors and the close on the way."""
+        while True:
+            if self._close is not None and self._queue.empty():
+                return None
+            item = await self._queue.get()
+            if isinstance(item, SocketOverflow):
+                self._overflow = item
+            elif item.kind == EventKind.SOCKET_MESSAGE:
+                self._buffer.taken(len(item.data))
+                return item
+            elif item.kind == EventKind.SOCKET_ERROR:
+                self.errors.append(str(item.json.get("errMsg", "")))
+            elif item.kind == EventKind.SOCKET_CLOSE:
+                self._close = item
 
     async def recv(self) -> str | bytes:
         """The next message (``str`` for text frames, ``bytes`` for binary ones).
-        Raises :class:`~wxnet.SocketClosed` once the socket closed."""
-        while True:
-            if self._close is not None and self._queue.empty():
-                raise SocketClosed(int(self._close.json.get("code", 1006)), str(self._close.json.get("reason", "")))
-            event = await self._queue.get()
-            if event.kind == EventKind.SOCKET_MESSAGE:
+        Raises :class:`~wxnet.SocketOverflow` after the messages buffered before an
+        overflow, and :class:`~wxnet.SocketClosed` once the socket closed."""
+        if self._overflow is None:
+            event = await self._next_message()
+            if event is not None and self._overflow is None:
                 return event.message()
-            if event.kind == EventKind.SOCKET_ERROR:
-                self.errors.append(str(event.json.get("errMsg", "")))
-            elif event.kind == EventKind.SOCKET_CLOSE:
-                self._close = event
+        if self._overflow is not None:
+            raise self._overflow
+        assert self._close is not None
+        raise SocketClosed(int(self._close.json.get("code", 1006)), str(self._close.json.get("reason", "")))
 
     def __aiter__(self) -> AsyncSocket:
         return self
 
     async def __anext__(self) -> str | bytes:
         """The next message; the iteration ends once the socket closed (the close code
-        and reason are then in :attr:`close_code` / :attr:`close_reason`)."""
+        and reason are then in :attr:`close_code` / :attr:`close_reason`), or raises
+        :class:`~wxnet.SocketOverflow`."""
         try:
             return await self.recv()
         except SocketClosed:
@@ -187,30 +265,58 @@ class AsyncSocket:
         self.task.close(code, reason)
 
     async def wait_closed(self) -> tuple[int, str]:
-        """Waits for SOCKET_CLOSE (dropping unread messages) and returns ``(code, reason)``."""
-        try:
-            while True:
-                await self.recv()
-        except SocketClosed as closed:
-            return closed.code, closed.reason
+        """Waits for SOCKET_CLOSE (dropping unread messages, and after an overflow too)
+        and returns ``(code, reason)``."""
+        while await self._next_message() is not None:
+            pass
+        assert self._close is not None
+        return int(self._close.json.get("code", 1006)), str(self._close.json.get("reason", ""))
 
 
-async def connect_socket(app: TaskStarter, options: ConnectSocketOptions | Mapping[str, Any]) -> AsyncSocket:
+async def connect_socket(app: TaskStarter, options: ConnectSocketOptions | Mapping[str, Any], *,
+                         max_buffered_messages: int = MAX_BUFFERED_MESSAGES,
+                         max_buffered_bytes: int = MAX_BUFFERED_BYTES) -> AsyncSocket:
     """Connects a ``wx.connectSocket`` and returns once it is open.
+
+    Messages wait for :meth:`AsyncSocket.recv` in a bounded buffer: at most
+    ``max_buffered_messages`` messages and ``max_buffered_bytes`` payload bytes (one
+    larger message passes alone). A message beyond that aborts the socket; ``recv`` then
+    returns the messages buffered before it and raises :class:`~wxnet.SocketOverflow`.
 
     Raises :class:`~wxnet.WxFail` when the call is rejected (FAIL) and
     :class:`~wxnet.SocketClosed` when it closes before opening (e.g. a TLS or
-    handshake failure: 1006)."""
+    handshake failure: 1006); ``TypeError``/``ValueError`` for a limit that is not an
+    int of at least 1."""
+    buffer = _MessageBuffer(_check_limit("max_buffered_messages", max_buffered_messages),
+                            _check_limit("max_buffered_bytes", max_buffered_bytes))
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Event] = asyncio.Queue()
-    task = app.start_socket(options, lambda ev: _to_loop(loop, queue.put_nowait, ev))
+    queue: asyncio.Queue[Event | SocketOverflow] = asyncio.Queue()
+
+    def on_event(ev: Event) -> None:  # on the library's thread
+        if ev.kind == EventKind.SOCKET_MESSAGE:
+            overflow = buffer.admit(len(ev.data))
+            if overflow is _REFUSED:
+                return
+            if overflow is not None:
+                # By id: this may run before start_socket has returned the task object.
+                # The status is not checked: UNKNOWN_TASK means the app is closing, which
+                # ends the socket anyway.
+                _ffi.lib.wxnet_task_abort(ev.task)
+                _to_loop(loop, queue.put_nowait, overflow)
+                return
+        _to_loop(loop, queue.put_nowait, ev)
+
+    task = app.start_socket(options, on_event)
     try:
         while True:
-            event = await queue.get()
+            item = await queue.get()
+            if isinstance(item, SocketOverflow):
+                raise item
+            event = item
             if event.kind == EventKind.FAIL:
                 raise WxFail(event.json.get("errMsg", ""), int(event.json.get("errno", 0)), event.json)
             if event.kind == EventKind.SOCKET_OPEN:
-                return AsyncSocket(task, dict(event.json), queue)
+                return AsyncSocket(task, dict(event.json), queue, buffer)
             if event.kind == EventKind.SOCKET_CLOSE:
                 raise SocketClosed(int(event.json.get("code", 1006)), str(event.json.get("reason", "")))
             # SUCCESS (connectSocket:ok) and SOCKET_ERROR before the open: keep waiting.

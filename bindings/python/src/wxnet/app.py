@@ -201,10 +201,14 @@ class App:
         """``await``-able ``wx.downloadFile``. See :func:`wxnet.aio.download_file`."""
         return await aio.download_file(self, options, on_event=on_event)
 
-    async def connect_socket(self, options: ConnectSocketOptions | Mapping[str, Any]) -> aio.AsyncSocket:
+    async def connect_socket(self, options: ConnectSocketOptions | Mapping[str, Any], *,
+                             max_buffered_messages: int = aio.MAX_BUFFERED_MESSAGES,
+                             max_buffered_bytes: int = aio.MAX_BUFFERED_BYTES) -> aio.AsyncSocket:
         """Connects a socket and returns an :class:`~wxnet.aio.AsyncSocket` once it is
-        open. See :func:`wxnet.aio.connect_socket`."""
-        return await aio.connect_socket(self, options)
+        open; its unread messages are bounded by the two limits (4096 messages, 16 MiB by
+        default; :class:`~wxnet.SocketOverflow` past them). See :func:`wxnet.aio.connect_socket`."""
+        return await aio.connect_socket(self, options, max_buffered_messages=max_buffered_messages,
+                                        max_buffered_bytes=max_buffered_bytes)
 
     # -- sandbox paths ---------------------------------------------------------------
 

@@ -118,6 +118,29 @@ class WxFail(WxnetError):
         super().__init__(f"{err_msg} (errno {errno})")
 
 
+class SocketOverflow(WxnetError):
+    """Raised by :meth:`~wxnet.AsyncSocket.recv` (and ``async for``) after the messages
+    buffered before an overflow: the consumer did not keep up, more than the stream's
+    limits of messages were waiting, so the binding aborted the socket rather than buffer
+    without bound. Messages after the overflow were not kept.
+
+    Attributes:
+        messages: messages waiting when the overflow happened.
+        bytes: their payload bytes.
+        max_messages: the limit of messages (``max_buffered_messages``).
+        max_bytes: the limit of payload bytes (``max_buffered_bytes``).
+    """
+
+    def __init__(self, messages: int, nbytes: int, max_messages: int, max_bytes: int) -> None:
+        self.messages = messages
+        self.bytes = nbytes
+        self.max_messages = max_messages
+        self.max_bytes = max_bytes
+        super().__init__(
+            "socket event stream overflow: the consumer did not keep up "
+            f"({messages} messages / {nbytes} bytes buffered; limits {max_messages} messages / {max_bytes} bytes)")
+
+
 class SocketClosed(WxnetError):
     """Raised by :meth:`~wxnet.AsyncSocket.recv` once the socket has closed.
 

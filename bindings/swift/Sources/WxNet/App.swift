@@ -185,9 +185,28 @@ public final class App: @unchecked Sendable {
     /// wx.connectSocket: the socket, whose `events` stream yields `.success`
     /// (`connectSocket:ok`) or a terminal `.fail`, then open / message / error and exactly
     /// one `.socketClose`, after which the stream ends.
-    public func connectSocket(_ options: String) throws -> Socket {
-        let box = TaskBox(api: .connectSocket, onEvent: nil)
-        let events = box.makeStream()
+    ///
+    /// The stream is bounded: it holds at most `maxBufferedMessages` messages and
+    /// `maxBufferedBytes` bytes of message payload that the consumer has not taken yet (a
+    /// single larger message is admitted when none is buffered). A message beyond that
+    /// overflows the stream: the socket is aborted, nothing more is added, and the consumer,
+    /// after the messages buffered before it, gets `WxnetError.streamOverflow` instead of the
+    /// normal end. `onEvent` (on the app's dispatcher thread) still sees every event.
+    /// A limit below 1 throws `WxnetError.invalidArgument` and starts nothing.
+    public func connectSocket(
+        _ options: String,
+        maxBufferedMessages: Int = 4096,
+        maxBufferedBytes: Int = 16 << 20,
+        onEvent: (@Sendable (Event) -> Void)? = nil
+    ) throws -> Socket {
+        guard maxBufferedMessages >= 1 else {
+            throw WxnetError.invalidArgument("connectSocket: maxBufferedMessages must be at least 1, got \(maxBufferedMessages)")
+        }
+        guard maxBufferedBytes >= 1 else {
+            throw WxnetError.invalidArgument("connectSocket: maxBufferedBytes must be at least 1, got \(maxBufferedBytes)")
+        }
+        let box = TaskBox(api: .connectSocket, onEvent: onEvent)
+        let events = box.makeStream(maxMessages: maxBufferedMessages, maxBytes: maxBufferedBytes)
         let task = try start(box, options: options)
         return Socket(task: task, events: events)
     }
@@ -261,11 +280,13 @@ public struct WxTask: Sendable, Hashable {
 /// A wx.connectSocket task.
 public final class Socket: Sendable {
     public let task: WxTask
-    /// The socket's events, ending after the terminal event. Cancelling the Task that
-    /// iterates it aborts (closes) the socket.
-    public let events: AsyncStream<Event>
+    /// The socket's events, ending after the terminal event, or throwing
+    /// `WxnetError.streamOverflow` after the buffered messages if the consumer fell behind by
+    /// more than the limits given to `connectSocket`. Cancelling the Task that iterates it
+    /// aborts (closes) the socket.
+    public let events: SocketEvents
 
-    init(task: WxTask, events: AsyncStream<Event>) {
+    init(task: WxTask, events: SocketEvents) {
         self.task = task
         self.events = events
     }
@@ -304,7 +325,7 @@ final class TaskBox: @unchecked Sendable {
     private var id: UInt64 = 0
     private var cancelled = false
     private var continuation: CheckedContinuation<Event, Error>?
-    private var stream: AsyncStream<Event>.Continuation?
+    private var stream: SocketEventBuffer?
 
     init(api: Api, onEvent: (@Sendable (Event) -> Void)?) {
         self.api = api
@@ -335,15 +356,15 @@ final class TaskBox: @unchecked Sendable {
         }
     }
 
-    func makeStream() -> AsyncStream<Event> {
-        AsyncStream(bufferingPolicy: .unbounded) { cont in
-            cont.onTermination = { [weak self] termination in
-                if case .cancelled = termination { self?.cancel() }
-            }
-            lock.lock()
-            stream = cont
-            lock.unlock()
+    /// The bounded event stream of a socket; cancelling its consumer aborts the task.
+    func makeStream(maxMessages: Int, maxBytes: Int) -> SocketEvents {
+        let buffer = SocketEventBuffer(maxMessages: maxMessages, maxBytes: maxBytes) { [weak self] in
+            self?.cancel()
         }
+        lock.lock()
+        stream = buffer
+        lock.unlock()
+        return buffer.events
     }
 
     func setContinuation(_ cont: CheckedContinuation<Event, Error>) {
@@ -381,7 +402,7 @@ final class TaskBox: @unchecked Sendable {
     /// stream and resume the awaiting continuation. Holds no reference to the box.
     struct Ending {
         let event: Event
-        let stream: AsyncStream<Event>.Continuation?
+        let stream: SocketEventBuffer?
         let continuation: CheckedContinuation<Event, Error>?
         let wasCancelled: Bool
 
@@ -413,7 +434,10 @@ final class TaskBox: @unchecked Sendable {
         let wasCancelled = cancelled
         lock.unlock()
         onEvent?(event)
-        stream?.yield(event)
+        if let stream, stream.offer(event) == .overflowed {
+            // The consumer fell behind: end the socket (its CLOSE still reaches `onEvent`).
+            _ = wxnet_task_abort(event.task)
+        }
         return last ? Ending(event: event, stream: stream, continuation: cont, wasCancelled: wasCancelled) : nil
     }
 }

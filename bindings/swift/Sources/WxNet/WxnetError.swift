@@ -32,6 +32,10 @@ public enum WxnetError: Error, Sendable, Equatable, CustomStringConvertible {
     case unexpectedResult(String)
     /// A status this binding does not know (a newer library).
     case unknownStatus(Int32, String)
+    /// A socket's `events` stream overflowed: the consumer did not keep up, so the socket was
+    /// aborted. Thrown by the stream after the messages buffered before the overflow; carries
+    /// the buffered counts at the overflow and the limits given to `connectSocket`.
+    case streamOverflow(messages: Int, bytes: Int, maxMessages: Int, maxBytes: Int)
 
     /// The error for a non-OK `wxnet_status` with the library's explanation.
     init(status: Int32, detail: String) {
@@ -60,10 +64,11 @@ public enum WxnetError: Error, Sendable, Equatable, CustomStringConvertible {
         return .fail(errMsg: res["errMsg"] as? String ?? "", errno: (res["errno"] as? NSNumber)?.intValue ?? 0)
     }
 
-    /// The `WXNET_E_*` status, or nil for `.fail` and `.unexpectedResult` (not C statuses).
+    /// The `WXNET_E_*` status, or nil for `.fail`, `.unexpectedResult` and `.streamOverflow`
+    /// (not C statuses).
     public var status: Int32? {
         switch self {
-        case .fail, .unexpectedResult: return nil
+        case .fail, .unexpectedResult, .streamOverflow: return nil
         case .nullArgument: return WXNET_E_NULL_ARGUMENT
         case .invalidArgument: return WXNET_E_INVALID_ARGUMENT
         case .invalidConfig: return WXNET_E_INVALID_CONFIG
@@ -77,7 +82,7 @@ public enum WxnetError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The explanation: the library's text, or the wx `errMsg` of `.fail`.
+    /// The explanation: the library's text, the wx `errMsg` of `.fail`, or the overflow text.
     public var message: String {
         switch self {
         case let .fail(errMsg, _): return errMsg
@@ -85,6 +90,8 @@ public enum WxnetError: Error, Sendable, Equatable, CustomStringConvertible {
              let .invalidState(m), let .wrongMode(m), let .wouldDeadlock(m), let .closed(m), let .panic(m),
              let .unexpectedResult(m), let .unknownStatus(_, m):
             return m
+        case let .streamOverflow(messages, bytes, maxMessages, maxBytes):
+            return "socket event stream overflow: the consumer did not keep up (\(messages) messages / \(bytes) bytes buffered; limits \(maxMessages) messages / \(maxBytes) bytes)"
         }
     }
 
@@ -98,6 +105,7 @@ public enum WxnetError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .fail(errMsg, errno): return "\(errMsg) (errno \(errno))"
         case let .unexpectedResult(m): return "unexpected result: \(m)"
+        case .streamOverflow: return message
         default:
             let status = self.status ?? 0
             let name = String(cString: wxnet_status_str(status))

@@ -64,7 +64,7 @@ final class ErrorTests: XCTestCase {
         // The test server never answers the upgrade on /hang: the socket stays connecting.
         let socket = try app.connectSocket(#"{"url":"wss://ws.wxnet.test/hang"}"#)
         var sendError: WxnetError?
-        for await event in socket.events where event.kind == .success {
+        for try await event in socket.events where event.kind == .success {
             do { try socket.send("too early") } catch let e as WxnetError { sendError = e }
             socket.abort()
         }
@@ -74,7 +74,7 @@ final class ErrorTests: XCTestCase {
         XCTAssertThrowsError(try socket.send("late")) { error in
             XCTAssertEqual(error as? WxnetError, .invalidState("wxnet_socket_send: task \(socket.id) has ended"))
         }
-        XCTAssertThrowsError(try Socket(task: WxTask(id: 1 << 60, api: .connectSocket), events: AsyncStream { $0.finish() }).send("x")) { error in
+        XCTAssertThrowsError(try Socket(task: WxTask(id: 1 << 60, api: .connectSocket), events: SocketEventBuffer(maxMessages: 1, maxBytes: 1).events).send("x")) { error in
             XCTAssertEqual(error as? WxnetError, .unknownTask("wxnet_socket_send: no task with id \(1 << 60)"))
         }
     }

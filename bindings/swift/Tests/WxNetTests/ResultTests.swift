@@ -86,7 +86,7 @@ final class ResultTests: XCTestCase {
         let socket = try app.connectSocket(#"{"url":"wss://ws.wxnet.test/ws/echo"}"#)
         var open: SocketOpen?
         var close: SocketClose?
-        for await event in socket.events {
+        for try await event in socket.events {
             switch event.kind {
             case .socketOpen:
                 open = try event.decode(SocketOpen.self)

@@ -66,10 +66,24 @@ class App @JvmOverloads constructor(configJson: String, callbackExecutor: Execut
     /**
      * Starts a wx.connectSocket. Events go to [listener] (if any) and, with [withFlow] (the
      * default when there is no listener), also to [SocketTask.events]: both see every event.
+     * The flow keeps at most [maxBufferedMessages] uncollected messages and [maxBufferedBytes]
+     * of their payload (see [SocketTask.events]); each must be at least 1, else
+     * [IllegalArgumentException].
      */
     @JvmOverloads
-    fun connectSocket(options: String, listener: EventListener? = null, withFlow: Boolean = listener == null): SocketTask =
-        start(SocketTask(listener, withFlow)) { h, token -> Native.connectSocket(h, options, token) }
+    fun connectSocket(
+        options: String,
+        listener: EventListener? = null,
+        withFlow: Boolean = listener == null,
+        maxBufferedMessages: Int = SocketTask.DEFAULT_MAX_BUFFERED_MESSAGES,
+        maxBufferedBytes: Long = SocketTask.DEFAULT_MAX_BUFFERED_BYTES,
+    ): SocketTask {
+        require(maxBufferedMessages >= 1) { "maxBufferedMessages must be at least 1, not $maxBufferedMessages" }
+        require(maxBufferedBytes >= 1) { "maxBufferedBytes must be at least 1, not $maxBufferedBytes" }
+        return start(SocketTask(listener, withFlow, maxBufferedMessages, maxBufferedBytes)) { h, token ->
+            Native.connectSocket(h, options, token)
+        }
+    }
 
     /** The app went to the background (`true`) or came back (`false`). */
     fun setBackground(background: Boolean) = withHandle { Wxnet.check(Native.appSetBackground(it, background), "setBackground") }

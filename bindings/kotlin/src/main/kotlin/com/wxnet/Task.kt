@@ -7,6 +7,7 @@ import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.distinctUntilChanged
+import kotlinx.coroutines.flow.onEach
 import kotlinx.coroutines.flow.receiveAsFlow
 import kotlinx.coroutines.flow.transformWhile
 
@@ -132,20 +133,42 @@ class DownloadTask internal constructor(listener: EventListener?) : TransferTask
  * [Event.SocketClose] (terminal).
  *
  * With [withFlow] (the default when there is no listener) every event also goes to [events],
- * after the listener saw it, so a listener and a collector both see every message.
+ * after the listener saw it, so a listener and a collector both see every message. The flow
+ * keeps at most [maxBufferedMessages] uncollected messages and [maxBufferedBytes] of their
+ * payload (one larger message passes alone); see [events] for what happens past that.
  */
-class SocketTask internal constructor(listener: EventListener?, withFlow: Boolean) : Task(Api.CONNECT_SOCKET, listener) {
+class SocketTask internal constructor(
+    listener: EventListener?,
+    withFlow: Boolean,
+    val maxBufferedMessages: Int,
+    val maxBufferedBytes: Long,
+) : Task(Api.CONNECT_SOCKET, listener) {
+    // Unlimited as a channel; bounded by the counts below, taken under [bufferLock].
     private val channel: Channel<Event>? = if (withFlow) Channel(Channel.UNLIMITED) else null
+    private val bufferLock = Any()
+    private var bufferedMessages = 0
+    private var bufferedBytes = 0L
+    private var overflowed = false
 
     /**
      * The socket's events as a hot flow for one collector, ending after the terminal event.
-     * Every event is buffered from the start until collected, so nothing is missed by a
-     * collector that starts late; cancelling the collection does not close the socket.
+     * Events are buffered from the start until collected, so nothing is missed by a collector
+     * that starts late; cancelling the collection does not close the socket.
+     *
+     * Bounded: a message that would make more than [maxBufferedMessages] messages or
+     * [maxBufferedBytes] payload bytes wait for the collector (unless none waits) means the
+     * collector did not keep up. The socket is then aborted instead of buffering without
+     * bound: the flow emits the events buffered before that message and then throws
+     * [SocketFlowOverflowException]; nothing after it is kept (a listener still sees every
+     * event, and [awaitTerminal] the close).
+     *
      * Only for sockets started with the flow (`connectSocket(..., withFlow = true)`, the
      * default without a listener): otherwise [IllegalStateException].
      */
     val events: Flow<Event>
-        get() = (channel ?: throw IllegalStateException("this socket was started with a listener and withFlow = false")).receiveAsFlow()
+        get() = (channel ?: throw IllegalStateException("this socket was started with a listener and withFlow = false"))
+            .receiveAsFlow()
+            .onEach { if (it is Event.SocketMessage) taken(it) }
 
     override fun isTerminal(e: Event) = e is Event.Fail || e is Event.SocketClose
 
@@ -155,11 +178,51 @@ class SocketTask internal constructor(listener: EventListener?, withFlow: Boolea
     override val isDone: Boolean get() = ended || super.isDone
 
     override fun afterListener(e: Event) {
-        channel?.trySend(e)
+        if (channel != null) {
+            val overflow = if (e is Event.SocketMessage) admit(e) else null
+            when {
+                overflow == null -> channel.trySend(e) // fails once closed: after an overflow
+                overflow === REFUSED -> {}
+                else -> {
+                    abort()
+                    channel.close(overflow)
+                }
+            }
+        }
         if (isTerminal(e)) {
             ended = true
             channel?.close()
         }
+    }
+
+    /** Null: [e] may be buffered. Else the overflow (once; [REFUSED] for later messages). */
+    private fun admit(e: Event): SocketFlowOverflowException? = synchronized(bufferLock) {
+        if (overflowed) return REFUSED
+        val size = e.data?.size ?: 0
+        val fits = bufferedMessages + 1 <= maxBufferedMessages && bufferedBytes + size <= maxBufferedBytes
+        if (bufferedMessages == 0 || fits) {
+            bufferedMessages += 1
+            bufferedBytes += size
+            return null
+        }
+        overflowed = true
+        SocketFlowOverflowException(bufferedMessages, bufferedBytes, maxBufferedMessages, maxBufferedBytes)
+    }
+
+    private fun taken(e: Event) = synchronized(bufferLock) {
+        bufferedMessages -= 1
+        bufferedBytes -= e.data?.size ?: 0
+    }
+
+    internal companion object {
+        /** Default [maxBufferedMessages]. */
+        const val DEFAULT_MAX_BUFFERED_MESSAGES = 4096
+
+        /** Default [maxBufferedBytes]: 16 MiB. */
+        const val DEFAULT_MAX_BUFFERED_BYTES = 16L * 1024 * 1024
+
+        /** What [admit] returns for the messages after an overflow. */
+        private val REFUSED = SocketFlowOverflowException(0, 0, 0, 0)
     }
 
     /** Sends a text frame. Not open: [WxnetException] with [Status.INVALID_STATE]. */

@@ -79,6 +79,17 @@ class WxnetException(val status: Int, val detail: String) :
     }
 }
 
+/**
+ * A [SocketTask.events] collector did not keep up: [messages] messages ([bytes] payload bytes)
+ * were waiting when one more came and would go past [maxMessages] / [maxBytes]. The socket was
+ * aborted; the flow had emitted every event buffered before.
+ */
+class SocketFlowOverflowException(val messages: Int, val bytes: Long, val maxMessages: Int, val maxBytes: Long) :
+    RuntimeException(
+        "socket event stream overflow: the consumer did not keep up ($messages messages / $bytes bytes buffered; " +
+            "limits $maxMessages messages / $maxBytes bytes)",
+    )
+
 /** A wx `fail` result (`{errMsg, errno}`) of a request, upload or download. */
 class WxFailException(val fail: Event.Fail) : Exception("${fail.errMsg} (errno ${fail.errno})") {
     val errno: Long get() = fail.errno

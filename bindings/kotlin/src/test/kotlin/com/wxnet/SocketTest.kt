@@ -65,4 +65,61 @@ class SocketTest {
         withTimeout(5_000) { collector.join() }
         assertInstanceOf(Event.SocketClose::class.java, events.last())
     }
+
+    /**
+     * A server pushes 200 binary 64 KiB messages; nothing collects until the socket has ended
+     * (the overflow aborts it), then the flow gives what it kept and the overflow.
+     */
+    private fun overflowAfterTheEnd(maxMessages: Int, maxBytes: Long): Pair<List<Event>, SocketFlowOverflowException> =
+        runBlocking {
+            App(testConfig()).use { app ->
+                val socket = startOrSkip("connectSocket") {
+                    app.connectSocket(
+                        """{"url":"wss://ws.wxnet.test/ws/push?n=200&size=65536"}""",
+                        maxBufferedMessages = maxMessages,
+                        maxBufferedBytes = maxBytes,
+                    )
+                }
+                val close = withTimeout(20_000) { socket.awaitTerminal() }
+                assertInstanceOf(Event.SocketClose::class.java, close)
+                assertEquals(1000, (close as Event.SocketClose).code, "aborted by the binding")
+                val events = ArrayList<Event>()
+                val overflow = assertThrows(SocketFlowOverflowException::class.java) {
+                    runBlocking { withTimeout(20_000) { socket.events.collect { events.add(it) } } }
+                }
+                Pair(events, overflow)
+            }
+        }
+
+    @Test
+    fun aFlowThatFallsBehindGetsWhatItKeptThenAnOverflow() {
+        val (events, overflow) = overflowAfterTheEnd(8, SocketTask.DEFAULT_MAX_BUFFERED_BYTES)
+        val messages = events.filterIsInstance<Event.SocketMessage>()
+        assertEquals(8, messages.size, events.toString())
+        for (m in messages) assertArrayEquals(ByteArray(65536) { 0x5a }, m.data)
+        assertEquals(8, overflow.messages)
+        assertEquals(8 * 65536L, overflow.bytes)
+        assertEquals(8, overflow.maxMessages)
+        assertEquals(16L * 1024 * 1024, overflow.maxBytes)
+        assertTrue(overflow.message!!.contains("did not keep up (8 messages / 524288 bytes buffered"), overflow.message)
+        assertTrue(events.none { it is Event.SocketClose }, "nothing after the overflow is kept")
+    }
+
+    @Test
+    fun theByteLimitOfUncollectedMessages() {
+        val (events, overflow) = overflowAfterTheEnd(SocketTask.DEFAULT_MAX_BUFFERED_MESSAGES, 100_000)
+        assertEquals(1, events.count { it is Event.SocketMessage }, events.toString())
+        assertEquals(1, overflow.messages)
+        assertEquals(65536L, overflow.bytes)
+        assertEquals(100_000L, overflow.maxBytes)
+    }
+
+    @Test
+    fun bufferLimitsBelowOneAreRefused() {
+        App(testConfig()).use { app ->
+            val url = """{"url":"wss://ws.wxnet.test$wsPath"}"""
+            assertThrows(IllegalArgumentException::class.java) { app.connectSocket(url, maxBufferedMessages = 0) }
+            assertThrows(IllegalArgumentException::class.java) { app.connectSocket(url, maxBufferedBytes = 0) }
+        }
+    }
 }
