@@ -6,6 +6,8 @@ import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.Executor
 import java.util.concurrent.RejectedExecutionException
 import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.locks.ReentrantLock
+import kotlin.concurrent.withLock
 
 /**
  * One mini-program instance: its config (domain lists, timeouts, sandbox dirs, limits), its
@@ -26,12 +28,17 @@ import java.util.concurrent.atomic.AtomicInteger
  *   executor, as any `Runnable`'s would; [close] returns once every terminal event was handed
  *   to it (not necessarily run yet); `await()` resumes after the listener saw the terminal
  *   event, so do not block the executor's thread waiting on a task. An executor that rejects
- *   a task gets the event delivered on the dispatcher thread instead.
+ *   a task gets the event delivered on the dispatcher thread instead. At most 4 MiB of events
+ *   wait for the executor: past that the dispatcher waits for it, which slows the app's
+ *   transfers down instead of growing memory ([close] lifts that wait).
  * @throws WxnetException [Status.INVALID_CONFIG] with the offending field in [WxnetException.detail].
  */
-class App @JvmOverloads constructor(configJson: String, callbackExecutor: Executor? = null) : AutoCloseable {
+class App internal constructor(configJson: String, private val serial: SerialExecutor?) : AutoCloseable {
+    @JvmOverloads
+    constructor(configJson: String, callbackExecutor: Executor? = null) : this(configJson, callbackExecutor?.let { SerialExecutor(it) })
+
     private val tasks = ConcurrentHashMap<Long, Task>()
-    private val sink = Sink(tasks, callbackExecutor?.let { SerialExecutor(it) })
+    private val sink = Sink(tasks, serial)
     private val handle: Long
     private val nextToken = AtomicInteger()
 
@@ -104,6 +111,8 @@ class App @JvmOverloads constructor(configJson: String, callbackExecutor: Execut
         synchronized(closeLock) {
             if (closed) return
             closing = true
+            // close() may run on the executor's thread: the dispatcher must not wait for it.
+            serial?.unbound()
             // Calls that got past the `closing` check finish quickly (starts never block).
             while (inFlight.get() != 0) Thread.onSpinWait()
             val s = Native.appFree(handle)
@@ -150,7 +159,7 @@ class App @JvmOverloads constructor(configJson: String, callbackExecutor: Execut
     }
 
     /** Routes the library's events to tasks. Holds no reference to the [App]. */
-    private class Sink(private val tasks: ConcurrentHashMap<Long, Task>, private val executor: Executor?) : EventSink() {
+    private class Sink(private val tasks: ConcurrentHashMap<Long, Task>, private val executor: SerialExecutor?) : EventSink() {
         /** The dispatcher thread (one per app; attached once, so always the same object). */
         @Volatile var thread: Thread? = null
 
@@ -164,7 +173,7 @@ class App @JvmOverloads constructor(configJson: String, callbackExecutor: Execut
             val event = Event.of(task, kind, json, data)
             if (executor != null) {
                 if (target.isTerminal(event)) tasks.remove(token)
-                executor.execute { target.deliver(event) }
+                executor.execute({ target.deliver(event) }, SerialExecutor.sizeOf(json, data))
                 return
             }
             var last = target.isTerminal(event)
@@ -181,19 +190,61 @@ class App @JvmOverloads constructor(configJson: String, callbackExecutor: Execut
  * Runs the tasks given to it one at a time, in order, on [target] (any executor, a thread
  * pool included), handing over one task per `execute` so a shared thread (a UI thread) is not
  * monopolised. Its queue holds the events the dispatcher handed over and the executor has not
- * run yet. If [target] rejects (shut down), the queued tasks run on the calling thread.
+ * run yet: at most [maxQueuedBytes] of them (as the library counts an event: JSON + data +
+ * 128), unless the queue is empty (one larger event passes alone). When it is full, [execute]
+ * waits for the executor to run some: the dispatcher then stops taking events, the library's
+ * own queue fills, and its transfers stop reading their sockets. So a slow executor slows the
+ * server down instead of growing memory. [unbound] (the app is closing) ends every wait. If
+ * [target] rejects (shut down), the queued tasks run on the calling thread.
  */
-internal class SerialExecutor(private val target: Executor) : Executor {
-    private val queue = ArrayDeque<Runnable>()
-    private var scheduled = false
+internal class SerialExecutor(private val target: Executor, private val maxQueuedBytes: Long = DEFAULT_MAX_QUEUED_BYTES) :
+    Executor {
+    private class Item(val run: Runnable, val bytes: Long)
 
-    override fun execute(r: Runnable) {
-        synchronized(this) {
-            queue.addLast(r)
+    private val lock = ReentrantLock()
+    private val room = lock.newCondition()
+    private val queue = ArrayDeque<Item>()
+    private var scheduled = false
+    private var queuedBytes = 0L
+    private var unbounded = false
+
+    /** The most [queuedBytes] ever held (for the tests). */
+    @Volatile var highWaterBytes = 0L
+        private set
+
+    /** Bytes queued and not run yet (for the tests). */
+    val queued: Long get() = lock.withLock { queuedBytes }
+
+    override fun execute(r: Runnable) = execute(r, 0)
+
+    /** Queues [r], an event of [bytes]; waits while the queue is full (see the class). */
+    fun execute(r: Runnable, bytes: Long) {
+        lock.withLock {
+            while (!unbounded && queue.isNotEmpty() && queuedBytes + bytes > maxQueuedBytes) room.await()
+            queue.addLast(Item(r, bytes))
+            queuedBytes += bytes
+            if (queuedBytes > highWaterBytes) highWaterBytes = queuedBytes
             if (scheduled) return
             scheduled = true
         }
         schedule()
+    }
+
+    /** From now on [execute] never waits: the app is closing, and close() may run on the executor's thread. */
+    fun unbound() = lock.withLock {
+        unbounded = true
+        room.signalAll()
+    }
+
+    private fun take(): Item? = lock.withLock {
+        val item = queue.removeFirstOrNull()
+        if (item == null) {
+            scheduled = false
+        } else {
+            queuedBytes -= item.bytes
+            room.signalAll()
+        }
+        item
     }
 
     private fun schedule() {
@@ -207,9 +258,9 @@ internal class SerialExecutor(private val target: Executor) : Executor {
     /** The executor refused (shut down): run what is queued on this thread, in order. */
     private fun drainHere() {
         while (true) {
-            val r = synchronized(this) { queue.removeFirstOrNull().also { if (it == null) scheduled = false } } ?: return
+            val item = take() ?: return
             try {
-                r.run()
+                item.run.run()
             } catch (e: Exception) {
                 // A listener's exception with no executor left to report it to: dropped, as
                 // the next events must still be delivered.
@@ -218,16 +269,24 @@ internal class SerialExecutor(private val target: Executor) : Executor {
     }
 
     private fun runOne() {
-        val r = synchronized(this) { queue.removeFirstOrNull().also { if (it == null) scheduled = false } } ?: return
+        val item = take() ?: return
         try {
-            r.run()
+            item.run.run()
         } finally {
-            val more = synchronized(this) {
+            val more = lock.withLock {
                 scheduled = queue.isNotEmpty()
                 scheduled
             }
             if (more) schedule()
         }
+    }
+
+    companion object {
+        /** Default [maxQueuedBytes]: 4 MiB, as the library's `maxQueuedEventBytes`. */
+        const val DEFAULT_MAX_QUEUED_BYTES = 4L * 1024 * 1024
+
+        /** What an event counts for, as the library counts it. */
+        fun sizeOf(json: String, data: ByteArray?): Long = json.length.toLong() + (data?.size ?: 0) + 128
     }
 }
 

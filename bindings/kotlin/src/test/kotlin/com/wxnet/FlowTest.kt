@@ -3,9 +3,11 @@ package com.wxnet
 import java.io.ByteArrayOutputStream
 import java.io.File
 import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.CountDownLatch
 import java.util.concurrent.Executors
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicLong
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
@@ -185,6 +187,72 @@ class FlowTest {
             val ok = withTimeout(20_000) { app.awaitRequest("""{"url":"${api("/json")}"}""", listener = rec) }
             assertEquals(200, ok.statusCode)
             assertEquals(listOf(Event.HEADERS_RECEIVED, Event.SUCCESS), rec.events.map { it.kind })
+        }
+    }
+
+    @Test
+    fun aBusyExecutorSlowsTheServerInsteadOfGrowingTheQueue(): Unit = runBlocking {
+        val gate = CountDownLatch(1)
+        val pool = Executors.newSingleThreadExecutor()
+        pool.execute { gate.await(60, TimeUnit.SECONDS) } // the executor's only thread is busy until the gate opens
+        val limit = 1024L * 1024
+        val serial = SerialExecutor(pool, limit)
+        try {
+            App(testConfig(), serial).use { app ->
+                val received = AtomicInteger()
+                val bytes = AtomicLong()
+                val socket = startOrSkip("connectSocket") {
+                    app.connectSocket("""{"url":"wss://ws.wxnet.test/ws/push?n=200&size=65536"}""", listener = { ev ->
+                        if (ev is Event.SocketMessage) {
+                            received.incrementAndGet()
+                            bytes.addAndGet(ev.data!!.size.toLong())
+                        }
+                    })
+                }
+                // The server pushes 12.5 MiB; the dispatcher stops at the limit and waits.
+                eventually(20_000, "the executor's queue to fill") { serial.queued > limit - 70 * 1024 }
+                assertEquals(0, received.get(), "nothing ran on the busy executor")
+                gate.countDown()
+                eventually(30_000, "all 200 messages") { received.get() == 200 }
+                assertEquals(200L * 65536, bytes.get())
+                assertTrue(serial.highWaterBytes <= limit, "the queue held ${serial.highWaterBytes} bytes, over $limit")
+                socket.close()
+                assertInstanceOf(Event.SocketClose::class.java, withTimeout(20_000) { socket.awaitTerminal() })
+            }
+        } finally {
+            gate.countDown()
+            pool.shutdown()
+            assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS))
+        }
+    }
+
+    @Test
+    fun closeOnTheExecutorsThreadWhileTheDispatcherWaitsForRoom(): Unit = runBlocking {
+        // The dispatcher waits for a full queue that only the executor's thread drains, and
+        // that thread calls close(): close must lift the limit, not deadlock.
+        val pool = Executors.newSingleThreadExecutor()
+        val serial = SerialExecutor(pool, 256L * 1024)
+        val app = App(testConfig(), serial)
+        val closed = CompletableDeferred<Unit>()
+        try {
+            val socket = startOrSkip("connectSocket") {
+                app.connectSocket("""{"url":"wss://ws.wxnet.test/ws/push?n=200&size=65536"}""", listener = { _ -> })
+            }
+            val gate = CountDownLatch(1)
+            pool.execute { gate.await(60, TimeUnit.SECONDS) }
+            eventually(20_000, "the executor's queue to fill") { serial.queued > 256L * 1024 - 70 * 1024 }
+            pool.execute {
+                app.close()
+                closed.complete(Unit)
+            }
+            gate.countDown()
+            withTimeout(20_000) { closed.await() }
+            assertTrue(app.isClosed)
+            // Handed to the executor before close() returned; run after it, on that thread.
+            assertInstanceOf(Event.SocketClose::class.java, withTimeout(20_000) { socket.awaitTerminal() })
+        } finally {
+            pool.shutdown()
+            assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS))
         }
     }
 }
