@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any, Callable
 
 import pytest
 
@@ -123,3 +124,47 @@ def test_many_concurrent_requests_all_resolve(app: wxnet.App) -> None:
 
     results = run(main())
     assert [r["data"]["query"] for r in results] == [f"i={i}" for i in range(25)]
+
+
+def _block_the_loop_until_the_backlog_fills(app: wxnet.App, limit: int, then: Callable[[], None]) -> tuple[int, Any]:
+    """Streams 8 MiB in 4 KiB chunks to an asyncio handler while the loop's thread is held
+    up until the app's loop backlog is full (waited for on its condition variable), then
+    runs ``then`` on the loop's thread. Returns the bytes the handler saw and the result."""
+    app.loop_backlog.max_bytes = limit
+    got = [0]
+
+    def on_event(ev: wxnet.Event) -> None:
+        if ev.kind == wxnet.EventKind.CHUNK_RECEIVED:
+            got[0] += len(ev.data)
+
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(app.request(
+            {"url": f"{API}/chunked?n=2048&size=4096&interval_ms=0", "enableChunked": True}, on_event=on_event))
+        await asyncio.sleep(0)  # lets the request start (a yield, not a wait)
+        # Holds the loop's thread: nothing handed to the loop runs meanwhile.
+        assert app.loop_backlog.wait_for_pending(loop, limit - 70 * 1024, 20), "the backlog never filled"
+        then()
+        try:
+            return await task
+        except wxnet.WxFail as fail:
+            return fail
+
+    result = run(main(), timeout=60)
+    return got[0], result
+
+
+def test_a_busy_event_loop_slows_the_server_instead_of_growing_its_backlog(app: wxnet.App) -> None:
+    limit = 256 * 1024
+    got, res = _block_the_loop_until_the_backlog_fills(app, limit, lambda: None)
+    assert res.status == 200
+    assert got == 2048 * 4096
+    assert app.loop_backlog.high_water <= limit, f"{app.loop_backlog.high_water} bytes waited for the loop"
+
+
+def test_close_on_the_loop_thread_while_the_dispatcher_waits_for_that_loop(app: wxnet.App) -> None:
+    # The dispatcher waits for the loop, whose thread calls close(): close must end that
+    # wait rather than deadlock; the request then ends with its abort.
+    _, res = _block_the_loop_until_the_backlog_fills(app, 256 * 1024, app.close)
+    assert app.closed
+    assert isinstance(res, wxnet.WxFail) and res.err_msg == "request:fail abort", res

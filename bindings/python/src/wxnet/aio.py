@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 from typing import Any, Callable, Mapping, Optional, Protocol
 
 from . import _ffi
@@ -48,6 +49,95 @@ class TaskStarter(Protocol):
                      on_event: Optional[EventHandler] = None) -> SocketTask: ...
 
 
+#: Default limit of one app's events handed to one event loop and not yet handled there.
+MAX_LOOP_BACKLOG_BYTES = 4 * 1024 * 1024
+#: How often a delivering thread that waits for a loop checks that the loop still runs.
+_BACKLOG_RECHECK_S = 0.05
+
+
+class LoopBacklog:
+    """The events one app has handed to event loops (``loop.call_soon_threadsafe``) that
+    the loops have not handled yet, counted as the library counts ``maxQueuedEventBytes``
+    (data + 128 per event; the JSON is left out, being small next to the data that
+    matters), per loop. When more than ``max_bytes`` wait for a loop (and at least one
+    does: one larger event passes alone), the delivering thread waits for the loop to
+    catch up. The library's own queue then fills and its transfers stop reading their
+    sockets, so a busy loop slows the servers down instead of growing memory.
+
+    The wait never happens on the loop's own thread, nor for a loop that is not running
+    (its callbacks may never run), and :meth:`unbound` (``App.close()``) ends it for good:
+    close may be called on the loop's thread while the dispatcher waits for that loop."""
+
+    def __init__(self, max_bytes: int = MAX_LOOP_BACKLOG_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._cond = threading.Condition()
+        self._pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
+        self._unbounded = False
+        #: The most bytes that ever waited for one loop (for the tests).
+        self.high_water = 0
+
+    def pending(self, loop: asyncio.AbstractEventLoop) -> int:
+        """Bytes handed to ``loop`` and not handled yet."""
+        with self._cond:
+            return self._pending.get(loop, 0)
+
+    def wait_for_pending(self, loop: asyncio.AbstractEventLoop, at_least: int, timeout: float) -> bool:
+        """Waits (at most ``timeout`` s) until more than ``at_least`` bytes wait for ``loop``."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._pending.get(loop, 0) > at_least, timeout)
+
+    def unbound(self) -> None:
+        """From now on nobody waits (the app is closing)."""
+        with self._cond:
+            self._unbounded = True
+            self._cond.notify_all()
+
+    def _must_wait(self, loop: asyncio.AbstractEventLoop, size: int) -> bool:
+        pending = self._pending.get(loop, 0)
+        if self._unbounded or pending == 0 or pending + size <= self.max_bytes:
+            return False
+        return loop.is_running() and not loop.is_closed()
+
+    def hand(self, loop: asyncio.AbstractEventLoop, size: int, fn: Callable[..., Any], *args: Any) -> None:
+        """Schedules ``fn(*args)`` on ``loop`` as ``size`` bytes, after waiting for room."""
+        try:
+            on_loop_thread = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop_thread = False
+        with self._cond:
+            while not on_loop_thread and self._must_wait(loop, size):
+                self._cond.wait(_BACKLOG_RECHECK_S)
+            pending = self._pending.get(loop, 0) + size
+            self._pending[loop] = pending
+            self.high_water = max(self.high_water, pending)
+            self._cond.notify_all()
+
+        def run() -> None:
+            try:
+                fn(*args)
+            finally:
+                with self._cond:
+                    self._pending[loop] = self._pending.get(loop, size) - size
+                    self._cond.notify_all()
+
+        _to_loop(loop, run)
+
+
+def _backlog(app: Any) -> Optional[LoopBacklog]:
+    """The app's :class:`LoopBacklog` (``App`` has one; other task starters may not)."""
+    backlog = getattr(app, "loop_backlog", None)
+    return backlog if isinstance(backlog, LoopBacklog) else None
+
+
+def _hand(app: Any, loop: asyncio.AbstractEventLoop, fn: Callable[[Event], Any], ev: Event) -> None:
+    """Hands ``fn(ev)`` to ``loop``, through the app's backlog when it has one."""
+    backlog = _backlog(app)
+    if backlog is None:
+        _to_loop(loop, fn, ev)
+    else:
+        backlog.hand(loop, len(ev.data) + 128, fn, ev)
+
+
 def _to_loop(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
     """Schedules ``fn(*args)`` on ``loop`` from any thread. When the loop is already
     closed nobody can await the result any more, so the call is dropped; any other
@@ -71,7 +161,7 @@ async def _abort_and_settle(task: Task, ended: asyncio.Future[Any]) -> None:
         pass  # cancelled again while settling: the caller re-raises CancelledError anyway
 
 
-async def _run(start: Callable[[Optional[EventHandler]], Task],
+async def _run(app: TaskStarter, start: Callable[[Optional[EventHandler]], Task],
                on_event: Optional[EventHandler]) -> Any:
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Event] = loop.create_future()
@@ -80,9 +170,9 @@ async def _run(start: Callable[[Optional[EventHandler]], Task],
         if not future.done():
             future.set_result(event)
 
-    forward = None if on_event is None else (lambda ev: _to_loop(loop, on_event, ev))
+    forward = None if on_event is None else (lambda ev: _hand(app, loop, on_event, ev))
     task = start(forward)
-    task.add_done_callback(lambda ev: _to_loop(loop, resolve, ev))
+    task.add_done_callback(lambda ev: _hand(app, loop, resolve, ev))
     try:
         # Shielded: cancelling the caller must not cancel `future`, which then still
         # tells when the aborted task has really ended.
@@ -102,7 +192,7 @@ async def request(app: TaskStarter, options: RequestOptions | Mapping[str, Any],
 
     ``on_event`` (optional) sees every event (headers, chunks...) on the loop thread.
     Raises :class:`~wxnet.WxFail` for a wx fail result (e.g. ``request:fail abort``)."""
-    return await _run(lambda h: app.start_request(options, body, h), on_event)
+    return await _run(app, lambda h: app.start_request(options, body, h), on_event)
 
 
 async def upload_file(app: TaskStarter, options: UploadFileOptions | Mapping[str, Any], *,
@@ -110,14 +200,14 @@ async def upload_file(app: TaskStarter, options: UploadFileOptions | Mapping[str
     """Runs a ``wx.uploadFile``; returns a :class:`~wxnet.Response` over
     ``{errMsg, statusCode, data (str), ...}``.
     PROGRESS events reach ``on_event`` on the loop thread."""
-    return await _run(lambda h: app.start_upload_file(options, h), on_event)
+    return await _run(app, lambda h: app.start_upload_file(options, h), on_event)
 
 
 async def download_file(app: TaskStarter, options: DownloadFileOptions | Mapping[str, Any], *,
                         on_event: Optional[EventHandler] = None) -> dict[str, Any]:
     """Runs a ``wx.downloadFile``; returns ``{errMsg, statusCode, tempFilePath|filePath,
     ...}``. PROGRESS events reach ``on_event`` on the loop thread."""
-    return await _run(lambda h: app.start_download_file(options, h), on_event)
+    return await _run(app, lambda h: app.start_download_file(options, h), on_event)
 
 
 class _MessageBuffer:
@@ -304,7 +394,7 @@ async def connect_socket(app: TaskStarter, options: ConnectSocketOptions | Mappi
                 _ffi.lib.wxnet_task_abort(ev.task)
                 _to_loop(loop, queue.put_nowait, overflow)
                 return
-        _to_loop(loop, queue.put_nowait, ev)
+        _hand(app, loop, queue.put_nowait, ev)
 
     task = app.start_socket(options, on_event)
     try:

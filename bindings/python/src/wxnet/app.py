@@ -93,6 +93,9 @@ class App:
         self._poll_mode = poll
         self._error_hook = on_callback_error or _default_error_hook
         self._wake_hooks: list[Any] = []  # every hook ever set, alive as long as the App
+        #: The events this app's asyncio helpers handed to event loops and the loops have
+        #: not handled yet: bounded, see :class:`wxnet.aio.LoopBacklog`.
+        self.loop_backlog = aio.LoopBacklog()
         # A NULL function pointer selects poll mode.
         self._callback = _ffi.EVENT_CALLBACK() if poll else _ffi.EVENT_CALLBACK(self._on_event)
         out = ctypes.c_void_p()
@@ -313,6 +316,9 @@ class App:
             if self._closed or self._closing:
                 return
             self._closing = True
+        # Before anything waits for the dispatcher: it may be waiting for a loop whose
+        # thread is this one.
+        self.loop_backlog.unbound()
         try:
             if self._poll_mode:
                 self._abort_and_drain(drain_timeout)
