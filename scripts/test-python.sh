@@ -33,7 +33,10 @@ VENV="$ROOT/target/python-venv"
 rm -rf "$VENV"
 python3 -m venv "$VENV"
 PY="$VENV/bin/python"
-"$PY" -m pip install --quiet --disable-pip-version-check "pytest>=7" "$WHEEL"
+"$PY" -m pip install --quiet --disable-pip-version-check "pytest>=7" "mypy>=1.10" "$WHEEL"
+
+# The package's annotations hold (the package ships py.typed): mypy over the source tree.
+"$PY" -m mypy --no-incremental "$ROOT/bindings/python/src/wxnet"
 
 # Run from the tests directory with the installed package (not the source tree), and
 # without $WXNET_LIBRARY, so the bundled copy is what gets tested.

@@ -9,7 +9,7 @@ SUCCESS/FAIL for requests, uploads and downloads; FAIL or SOCKET_CLOSE for socke
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Mapping, Optional, Protocol
 
 from . import _ffi
 from .errors import WxFail
@@ -89,15 +89,14 @@ class Task:
         assert self._terminal is not None
         return self._terminal
 
-    def result(self, timeout: Optional[float] = None) -> dict[str, Any]:
+    def result(self, timeout: Optional[float] = None) -> Mapping[str, Any]:
         """Waits like :meth:`wait`, then returns the wx ``success`` res (data decoded
         per ``dataKind``) or raises :class:`~wxnet.WxFail`."""
         return self.res_of(self.wait(timeout))
 
-    def res_of(self, event: Event) -> dict[str, Any]:
+    def res_of(self, event: Event) -> Mapping[str, Any]:
         """The success res of a terminal event, or :class:`~wxnet.WxFail` raised."""
-        if event.kind == EventKind.FAIL:
-            raise WxFail(event.json.get("errMsg", ""), int(event.json.get("errno", 0)), event.json)
+        _raise_if_fail(event)
         return success_res(event, with_data=True)
 
     def add_done_callback(self, fn: Callable[[Event], None]) -> None:
@@ -146,7 +145,8 @@ class RequestTask(Task):
     def res_of(self, event: Event) -> Response:
         """The success :class:`~wxnet.Response` (also readable as the res mapping),
         or :class:`~wxnet.WxFail` raised."""
-        return Response(super().res_of(event), event.data)
+        _raise_if_fail(event)
+        return Response(success_res(event, with_data=True), event.data)
 
 
 class UploadTask(Task):
@@ -158,7 +158,8 @@ class UploadTask(Task):
     def res_of(self, event: Event) -> Response:
         """The success :class:`~wxnet.Response` (``data``/``text``: the server's reply),
         or :class:`~wxnet.WxFail` raised."""
-        return Response(super().res_of(event), event.data)
+        _raise_if_fail(event)
+        return Response(success_res(event, with_data=True), event.data)
 
 
 class DownloadTask(Task):
@@ -168,8 +169,7 @@ class DownloadTask(Task):
     api = "downloadFile"
 
     def res_of(self, event: Event) -> dict[str, Any]:
-        if event.kind == EventKind.FAIL:
-            return super().res_of(event)
+        _raise_if_fail(event)
         return success_res(event, with_data=False)
 
 
@@ -184,8 +184,7 @@ class SocketTask(Task):
         return event.kind in (EventKind.FAIL, EventKind.SOCKET_CLOSE)
 
     def res_of(self, event: Event) -> dict[str, Any]:
-        if event.kind == EventKind.FAIL:
-            return super().res_of(event)
+        _raise_if_fail(event)
         return dict(event.json)
 
     def send(self, data: str | bytes | bytearray | memoryview) -> None:
@@ -214,3 +213,9 @@ class SocketTask(Task):
             raise TypeError(f"close reason must be a str, not {type(reason).__name__}")
         raw = reason.encode("utf-8")
         _ffi.check(_ffi.lib.wxnet_socket_close(self.id, code, raw, len(raw)), "wxnet_socket_close")
+
+
+def _raise_if_fail(event: Event) -> None:
+    """Raises :class:`~wxnet.WxFail` for a FAIL event."""
+    if event.kind == EventKind.FAIL:
+        raise WxFail(event.json.get("errMsg", ""), int(event.json.get("errno", 0)), event.json)
