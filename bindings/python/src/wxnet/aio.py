@@ -15,11 +15,11 @@ import weakref
 from typing import Any, Callable, Mapping, Optional, Protocol
 
 from . import _ffi
-from .errors import InvalidStateError, SocketClosed, SocketOverflow, WxFail
+from .errors import InvalidStateError, SocketClosed, SocketOverflow
 from .events import Event, EventKind
 from .options import ConnectSocketOptions, DownloadFileOptions, RequestOptions, UploadFileOptions
 from .response import Response
-from .tasks import DownloadTask, EventHandler, RequestTask, SocketTask, Task, UploadTask
+from .tasks import DownloadTask, EventHandler, RequestTask, SocketTask, Task, UploadTask, _raise_if_fail
 
 _SETTLE_AFTER_ABORT_S = 5.0
 #: Default limits of an :class:`AsyncSocket`'s unread messages (see :func:`connect_socket`).
@@ -76,11 +76,6 @@ class LoopBacklog:
         #: The most bytes that ever waited for one loop (for the tests).
         self.high_water = 0
 
-    def pending(self, loop: asyncio.AbstractEventLoop) -> int:
-        """Bytes handed to ``loop`` and not handled yet."""
-        with self._cond:
-            return self._pending.get(loop, 0)
-
     def wait_for_pending(self, loop: asyncio.AbstractEventLoop, at_least: int, timeout: float) -> bool:
         """Waits (at most ``timeout`` s) until more than ``at_least`` bytes wait for ``loop``."""
         with self._cond:
@@ -117,25 +112,20 @@ class LoopBacklog:
                 fn(*args)
             finally:
                 with self._cond:
-                    self._pending[loop] = self._pending.get(loop, size) - size
+                    self._pending[loop] -= size
                     self._cond.notify_all()
 
         _to_loop(loop, run)
 
 
-def _backlog(app: Any) -> Optional[LoopBacklog]:
-    """The app's :class:`LoopBacklog` (``App`` has one; other task starters may not)."""
-    backlog = getattr(app, "loop_backlog", None)
-    return backlog if isinstance(backlog, LoopBacklog) else None
-
-
 def _hand(app: Any, loop: asyncio.AbstractEventLoop, fn: Callable[[Event], Any], ev: Event) -> None:
-    """Hands ``fn(ev)`` to ``loop``, through the app's backlog when it has one."""
-    backlog = _backlog(app)
-    if backlog is None:
-        _to_loop(loop, fn, ev)
-    else:
+    """Hands ``fn(ev)`` to ``loop``, through the app's :class:`LoopBacklog` when it has one
+    (``App`` does; other task starters may not)."""
+    backlog = getattr(app, "loop_backlog", None)
+    if isinstance(backlog, LoopBacklog):
         backlog.hand(loop, len(ev.data) + 128, fn, ev)
+    else:
+        _to_loop(loop, fn, ev)
 
 
 def _to_loop(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
@@ -227,11 +217,10 @@ class _MessageBuffer:
         self.overflow: Optional[SocketOverflow] = None
 
     def admit(self, size: int) -> Optional[SocketOverflow]:
-        """Any thread. None: the message may be queued. Otherwise the overflow, returned
-        once (the caller aborts and queues it); later messages are refused silently."""
+        """On the delivering thread, before any overflow. None: the message may be queued.
+        Otherwise the overflow (also kept in :attr:`overflow`): the caller aborts and
+        queues it, and keeps no later message."""
         with self._lock:
-            if self.overflow is not None:
-                return _REFUSED
             fits = self._messages + 1 <= self.max_messages and self._bytes + size <= self.max_bytes
             if self._messages == 0 or fits:
                 self._messages += 1
@@ -245,10 +234,6 @@ class _MessageBuffer:
         with self._lock:
             self._messages -= 1
             self._bytes -= size
-
-
-#: What :meth:`_MessageBuffer.admit` returns for a message after the overflow.
-_REFUSED = SocketOverflow(0, 0, 0, 0)
 
 
 def _check_limit(name: str, value: int) -> int:
@@ -311,7 +296,7 @@ class AsyncSocket:
         if self._overflow is not None:
             raise self._overflow
         assert self._close is not None
-        raise SocketClosed(int(self._close.json.get("code", 1006)), str(self._close.json.get("reason", "")))
+        raise _closed(self._close)
 
     def __aiter__(self) -> AsyncSocket:
         return self
@@ -360,7 +345,13 @@ class AsyncSocket:
         while await self._next_message() is not None:
             pass
         assert self._close is not None
-        return int(self._close.json.get("code", 1006)), str(self._close.json.get("reason", ""))
+        closed = _closed(self._close)
+        return closed.code, closed.reason
+
+
+def _closed(close: Event) -> SocketClosed:
+    """What a SOCKET_CLOSE event tells the consumer."""
+    return SocketClosed(int(close.json.get("code", 1006)), str(close.json.get("reason", "")))
 
 
 async def connect_socket(app: TaskStarter, options: ConnectSocketOptions | Mapping[str, Any], *,
@@ -384,9 +375,9 @@ async def connect_socket(app: TaskStarter, options: ConnectSocketOptions | Mappi
 
     def on_event(ev: Event) -> None:  # on the library's thread
         if ev.kind == EventKind.SOCKET_MESSAGE:
+            if buffer.overflow is not None:
+                return  # nothing after an overflow is kept
             overflow = buffer.admit(len(ev.data))
-            if overflow is _REFUSED:
-                return
             if overflow is not None:
                 # By id: this may run before start_socket has returned the task object.
                 # The status is not checked: UNKNOWN_TASK means the app is closing, which
@@ -403,12 +394,11 @@ async def connect_socket(app: TaskStarter, options: ConnectSocketOptions | Mappi
             if isinstance(item, SocketOverflow):
                 raise item
             event = item
-            if event.kind == EventKind.FAIL:
-                raise WxFail(event.json.get("errMsg", ""), int(event.json.get("errno", 0)), event.json)
+            _raise_if_fail(event)
             if event.kind == EventKind.SOCKET_OPEN:
                 return AsyncSocket(task, dict(event.json), queue, buffer)
             if event.kind == EventKind.SOCKET_CLOSE:
-                raise SocketClosed(int(event.json.get("code", 1006)), str(event.json.get("reason", "")))
+                raise _closed(event)
             # SUCCESS (connectSocket:ok) and SOCKET_ERROR before the open: keep waiting.
     except asyncio.CancelledError:
         task.abort()
