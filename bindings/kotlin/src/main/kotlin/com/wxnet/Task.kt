@@ -143,11 +143,13 @@ class SocketTask internal constructor(
     val maxBufferedMessages: Int,
     val maxBufferedBytes: Long,
 ) : Task(Api.CONNECT_SOCKET, listener) {
-    // Unlimited as a channel; bounded by the counts below, taken under [bufferLock].
+    // Unlimited as a channel; bounded by the counts below, kept under [bufferLock].
     private val channel: Channel<Event>? = if (withFlow) Channel(Channel.UNLIMITED) else null
     private val bufferLock = Any()
     private var bufferedMessages = 0
     private var bufferedBytes = 0L
+
+    /** Set on the delivering thread (one event at a time): nothing after it goes to [channel]. */
     private var overflowed = false
 
     /**
@@ -178,15 +180,14 @@ class SocketTask internal constructor(
     override val isDone: Boolean get() = ended || super.isDone
 
     override fun afterListener(e: Event) {
-        if (channel != null) {
+        if (channel != null && !overflowed) {
             val overflow = if (e is Event.SocketMessage) admit(e) else null
-            when {
-                overflow == null -> channel.trySend(e) // fails once closed: after an overflow
-                overflow === REFUSED -> {}
-                else -> {
-                    abort()
-                    channel.close(overflow)
-                }
+            if (overflow == null) {
+                channel.trySend(e)
+            } else {
+                overflowed = true
+                abort()
+                channel.close(overflow)
             }
         }
         if (isTerminal(e)) {
@@ -195,9 +196,8 @@ class SocketTask internal constructor(
         }
     }
 
-    /** Null: [e] may be buffered. Else the overflow (once; [REFUSED] for later messages). */
+    /** Null: [e] may be buffered (and is counted). Else the overflow it causes. */
     private fun admit(e: Event): SocketFlowOverflowException? = synchronized(bufferLock) {
-        if (overflowed) return REFUSED
         val size = e.data?.size ?: 0
         val fits = bufferedMessages + 1 <= maxBufferedMessages && bufferedBytes + size <= maxBufferedBytes
         if (bufferedMessages == 0 || fits) {
@@ -205,7 +205,6 @@ class SocketTask internal constructor(
             bufferedBytes += size
             return null
         }
-        overflowed = true
         SocketFlowOverflowException(bufferedMessages, bufferedBytes, maxBufferedMessages, maxBufferedBytes)
     }
 
@@ -220,9 +219,6 @@ class SocketTask internal constructor(
 
         /** Default [maxBufferedBytes]: 16 MiB. */
         const val DEFAULT_MAX_BUFFERED_BYTES = 16L * 1024 * 1024
-
-        /** What [admit] returns for the messages after an overflow. */
-        private val REFUSED = SocketFlowOverflowException(0, 0, 0, 0)
     }
 
     /** Sends a text frame. Not open: [WxnetException] with [Status.INVALID_STATE]. */
