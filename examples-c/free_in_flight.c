@@ -56,6 +56,7 @@ static void misuse(void) {
   EX_CHECK_STATUS(wxnet_app_free(NULL), WXNET_E_NULL_ARGUMENT);
   EX_CHECK_STATUS(wxnet_app_poll(NULL, 0, NULL), WXNET_E_NULL_ARGUMENT);
   EX_CHECK_STATUS(wxnet_app_set_background(NULL, true), WXNET_E_NULL_ARGUMENT);
+  EX_CHECK_STATUS(wxnet_app_reset_connections(NULL), WXNET_E_NULL_ARGUMENT);
   wxnet_event_free(NULL); /* ignored */
 }
 

@@ -114,6 +114,26 @@ int main(void) {
     wxnet_event_free(ev);
   }
   EX_CHECK(__atomic_load_n(&wakeups, __ATOMIC_SEQ_CST) == before, "no wakeup after the hook was removed");
+  if (blocking) {
+    r = ex_track_get(&tracker, blocking);
+    EX_CHECK(strstr(r.json, "\"socketReused\":true") != NULL, "the pooled connection is reused");
+  }
+
+  /* The device's network changed: the pool is dropped, the next request connects anew. */
+  EX_CHECK_STATUS(wxnet_app_reset_connections(app), WXNET_OK);
+  ex_rec *fresh = ex_track_request(&tracker, app, "GET /json (after a reset)", "/json", NULL);
+  while (fresh && !ex_waiter_wait(&tracker.w, 6, 0)) {
+    ev = NULL;
+    EX_CHECK_STATUS(wxnet_app_poll(app, -1, &ev), WXNET_OK);
+    if (ev == NULL) break;
+    ex_track_event(&tracker, ev);
+    wxnet_event_free(ev);
+  }
+  if (fresh) {
+    r = ex_track_get(&tracker, fresh);
+    EX_CHECK(r.kind == WXNET_EVENT_SUCCESS && strstr(r.json, "\"socketReused\":false") != NULL,
+             "after wxnet_app_reset_connections the next request connects anew");
+  }
 
   /* An owned event outlives its app; queued events of a freed poll-mode app are dropped. */
   ex_rec *kept = ex_track_request(&tracker, app, "GET /json (event kept)", "/json", NULL);

@@ -188,6 +188,24 @@ wxnet_status wxnet_app_free(struct wxnet_app *app);
 // `app` must be a live pointer from `wxnet_app_new`.
 wxnet_status wxnet_app_set_background(struct wxnet_app *app, bool background);
 
+// Drops every pooled connection of the app, for a host that learned the
+// device's network changed (Wi-Fi to cellular, a VPN coming up): connections
+// made on the old network may be dead without either side knowing, and the
+// next request would wait out its timeout on one. Later requests, uploads and
+// downloads connect anew (HTTP/1.1, h2 and HTTP/3, and those of every
+// `httpDns` service, whose cached answers are forgotten too). Tasks in flight
+// are not touched: they finish on their connections, which close when they
+// end; sockets (`wxnet_connect_socket`) are not touched either, close those
+// the app should reopen. Cookies and learned `Alt-Svc` are kept.
+//
+// Any thread; returns when the new pools are in place (no event follows).
+// `WXNET_E_INVALID_STATE` if new clients could not be built (the old ones
+// stay in use; `wxnet_last_error` says why).
+//
+// # Safety
+// `app` must be a live pointer from `wxnet_app_new`.
+wxnet_status wxnet_app_reset_connections(struct wxnet_app *app);
+
 // Poll mode: waits up to `timeout_ms` (0: don't wait, -1: forever) and sets
 // `*out_event` to an owned event (free it with `wxnet_event_free`) or to
 // NULL on timeout. Callback-mode apps: `WXNET_E_WRONG_MODE`; an app being

@@ -57,7 +57,7 @@ impl App {
             core: Arc::new(AppCore {
                 config,
                 referer,
-                http,
+                http: std::sync::RwLock::new(Arc::new(http)),
                 cache,
                 sandbox,
                 limiter,
@@ -167,6 +167,16 @@ impl App {
                 }
             });
         }
+    }
+
+    /// The device's network changed (or the host wants fresh connections):
+    /// drops every pooled connection of the app, see [`AppCore::reset_connections`].
+    pub fn reset_connections(&self) -> Result<(), ApiError> {
+        self.core
+            .reset_connections()
+            .map_err(|e| ApiError::new(Status::InvalidState, format!("cannot renew the HTTP clients: {e}")))?;
+        log::info!("connections reset");
+        Ok(())
     }
 
     /// Poll mode: the next event, waiting up to `timeout` (None: forever).

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -36,7 +36,9 @@ pub(crate) struct Background {
 pub struct AppCore {
     pub config: AppConfig,
     pub referer: HeaderValue,
-    pub http: HttpClients,
+    /// Replaced whole by [`AppCore::reset_connections`]; an exchange keeps
+    /// the clients it started with ([`AppCore::http`]).
+    pub(crate) http: RwLock<Arc<HttpClients>>,
     /// The HTTP cache in `cacheDir` (`enableCache`); `None` without cacheDir.
     pub cache: Option<Arc<crate::cache::HttpCache>>,
     pub sandbox: crate::sandbox::Sandbox,
@@ -59,6 +61,24 @@ pub struct Admission {
 }
 
 impl AppCore {
+    /// The app's HTTP clients as they are now. An exchange holds them for its
+    /// whole life, so a reset does not pull a connection from under it.
+    pub fn http(&self) -> Arc<HttpClients> {
+        self.http.read().expect("http clients lock poisoned").clone()
+    }
+
+    /// Every pooled connection is dropped: later exchanges connect anew, with
+    /// new HTTP/3 endpoints and empty `httpDns` answer caches. Exchanges in
+    /// flight finish on the connections they have (the old pools close when
+    /// the last of them ends); cookies and Alt-Svc knowledge are kept.
+    pub fn reset_connections(&self) -> Result<(), String> {
+        let renewed = Arc::new(self.http().renewed(&self.config)?);
+        let old = std::mem::replace(&mut *self.http.write().expect("http clients lock poisoned"), renewed);
+        // Dropped outside the lock: the last reference closes idle connections.
+        drop(old);
+        Ok(())
+    }
+
     /// Takes the call time, the queue place and the background state, in
     /// call order (before the task's future first runs).
     pub fn admit(&self) -> Admission {

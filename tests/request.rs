@@ -366,6 +366,60 @@ fn http2_through_alpn_only_when_enabled() {
     assert_eq!(fallback.text(), "HTTP/1.1");
 }
 
+/// `wxnet_app_reset_connections` (`App::reset_connections`): the pooled connections close
+/// (the server sees them end), the next requests connect anew over HTTP/1.1 and h2, and the
+/// cookie jar survives. A server of its own, so that other tests' connections do not count.
+#[test]
+fn reset_connections_closes_the_pool_and_keeps_cookies() {
+    let server = wxnet_testserver::TestServer::start();
+    let pin = format!("127.0.0.1:{}", server.https_port());
+    let app = TestApp::new(json!({
+        "cookieJar": true,
+        "caCertificates": [server.ca_pem()],
+        "resolve": {"api.wxnet.test:443": pin},
+    }));
+    assert_success(&app.terminal(json!({"url": url("/set-cookie")})));
+    let h2 = app.terminal(json!({"url": url("/alpn"), "enableHttp2": true}));
+    assert_eq!(h2.text(), "HTTP/2.0");
+    let reused = app.terminal(json!({"url": url("/json")}));
+    assert_eq!(reused.json["profile"]["socketReused"], true);
+    assert_eq!(server.connections(), 2, "one HTTP/1.1 and one h2 connection");
+    assert_eq!(server.open_connections(), 2, "both pooled");
+
+    app.app.reset_connections().expect("reset");
+    assert_eq!(
+        server.wait_open_connections_at_most(0, Duration::from_secs(10)),
+        0,
+        "the pooled connections close"
+    );
+
+    let fresh = app.terminal(json!({"url": url("/echo")}));
+    assert_success(&fresh);
+    assert_eq!(fresh.json["profile"]["socketReused"], false);
+    assert_eq!(fresh.data_json()["headers"]["cookie"], "a=1; b=2", "the jar survives");
+    let fresh_h2 = app.terminal(json!({"url": url("/alpn"), "enableHttp2": true}));
+    assert_eq!(fresh_h2.json["profile"]["socketReused"], false);
+    assert_eq!(server.connections(), 4);
+    let again = app.terminal(json!({"url": url("/json")}));
+    assert_eq!(again.json["profile"]["socketReused"], true, "the new pool pools");
+    assert_eq!(server.connections(), 4);
+}
+
+/// A request in flight during a reset finishes on its connection: its headers have
+/// arrived, its body comes 1.5 s later, after the reset.
+#[test]
+fn reset_connections_lets_requests_in_flight_finish() {
+    let app = TestApp::new(json!({}));
+    let id = app.start(json!({"url": url("/delay-body/1500")}));
+    app.events.wait_until(id, Duration::from_secs(20), |events| {
+        events.iter().any(|e| e.kind == EventKind::HeadersReceived)
+    });
+    app.app.reset_connections().expect("reset");
+    let done = last(app.events.wait(id, Duration::from_secs(20)));
+    assert_success(&done);
+    assert_eq!(done.json["statusCode"], 200);
+}
+
 #[test]
 fn connections_are_reused_across_requests_of_an_app() {
     let app = TestApp::new(json!({}));

@@ -89,7 +89,7 @@ impl Exchange {
             redirect,
             ..
         } = self;
-        let jar = route.clients.cookies.as_ref();
+        let jar = route.clients.cookies.as_deref();
         let mut hops = 0;
         loop {
             let mut hop_headers = headers.clone();

@@ -3,8 +3,9 @@
 //! and its Alt-Svc knowledge (feature `quic`), the optional cookie jar, and
 //! one pair of hyper clients per `httpDns` service (`enableHttpDNS`), whose
 //! connectors resolve through that service first.
-//! Built once per app; connections are pooled and reused across the app's
-//! requests.
+//! Built with the app; connections are pooled and reused across the app's
+//! requests. [`HttpClients::renewed`] gives the same clients with empty pools
+//! (`wxnet_app_reset_connections`, after the device's network changed).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use super::doh::DohResolver;
 use super::{tls, Connector};
 use crate::config::AppConfig;
 use crate::cookies::CookieJar;
+use rustls::client::danger::ServerCertVerifier;
 
 pub use super::body::{BodyError, HttpClient, ReqBody, RespBody};
 
@@ -26,8 +28,9 @@ pub struct HttpClients {
     pub h2: HttpClient,
     /// For WebSockets: TLS offering http/1.1 only.
     pub h1_connector: Connector,
-    /// `cookieJar: true`.
-    pub cookies: Option<CookieJar>,
+    /// `cookieJar: true`. Shared with the clients that replace these
+    /// ([`HttpClients::renewed`]): cookies outlive connections.
+    pub cookies: Option<Arc<CookieJar>>,
     /// Origins that advertised HTTP/3.
     #[cfg(feature = "quic")]
     pub alt_svc: std::sync::Arc<super::alt_svc::AltSvcCache>,
@@ -35,6 +38,9 @@ pub struct HttpClients {
     pub h3: super::h3::H3Client,
     /// `httpDns` service id -> its resolver and clients.
     pub http_dns: HashMap<String, HttpDnsClients>,
+    /// The certificate verifier all of them use, kept for [`HttpClients::renewed`]
+    /// (building a platform verifier again costs, and on Android needs JNI).
+    verifier: Arc<dyn ServerCertVerifier>,
 }
 
 /// The clients of one `httpDns` service: their connectors use the
@@ -107,6 +113,39 @@ impl<'a> Route<'a> {
 impl HttpClients {
     pub fn new(config: &AppConfig) -> Result<HttpClients, String> {
         let verifier = tls::verifier(config)?;
+        let cookies = config.cookie_jar.then(|| Arc::new(CookieJar::new()));
+        #[cfg(feature = "quic")]
+        let alt_svc = std::sync::Arc::new(super::alt_svc::AltSvcCache::new(config.policy.clone()));
+        HttpClients::build(
+            config,
+            verifier,
+            cookies,
+            #[cfg(feature = "quic")]
+            alt_svc,
+        )
+    }
+
+    /// The same clients with empty connection pools: new hyper clients (HTTP/1.1,
+    /// h2, and those of every `httpDns` service, whose cached answers are
+    /// forgotten) and a new HTTP/3 endpoint. The cookie jar, the Alt-Svc
+    /// knowledge and the verifier are shared with `self`. Connections pooled by
+    /// `self` close once the last exchange still using `self` ends.
+    pub fn renewed(&self, config: &AppConfig) -> Result<HttpClients, String> {
+        HttpClients::build(
+            config,
+            self.verifier.clone(),
+            self.cookies.clone(),
+            #[cfg(feature = "quic")]
+            self.alt_svc.clone(),
+        )
+    }
+
+    fn build(
+        config: &AppConfig,
+        verifier: Arc<dyn ServerCertVerifier>,
+        cookies: Option<Arc<CookieJar>>,
+        #[cfg(feature = "quic")] alt_svc: Arc<super::alt_svc::AltSvcCache>,
+    ) -> Result<HttpClients, String> {
         let strict = config.policy.url_check;
         let h1_tls = tls::client_config(verifier.clone(), tls::ALPN_H1)?;
         let h1_connector = Connector::new(config.resolve.clone(), h1_tls, strict);
@@ -115,8 +154,6 @@ impl HttpClients {
             tls::client_config(verifier.clone(), tls::ALPN_H2)?,
             strict,
         );
-        #[cfg(feature = "quic")]
-        let alt_svc = std::sync::Arc::new(super::alt_svc::AltSvcCache::new(config.policy.clone()));
         let h2 = build(h2_connector);
         let mut http_dns = HashMap::new();
         for (id, url) in &config.http_dns {
@@ -144,20 +181,19 @@ impl HttpClients {
                 .iter()
                 .map(|(key, addrs)| (key.clone(), addrs[0]))
                 .collect();
-            super::h3::H3Client::new(verifier, first_pins, strict, alt_svc.clone())?
+            super::h3::H3Client::new(verifier.clone(), first_pins, strict, alt_svc.clone())?
         };
-        #[cfg(not(feature = "quic"))]
-        drop(verifier);
         Ok(HttpClients {
             h1: build(h1_connector.clone()),
             h2,
             h1_connector,
-            cookies: config.cookie_jar.then(CookieJar::new),
+            cookies,
             #[cfg(feature = "quic")]
             alt_svc,
             #[cfg(feature = "quic")]
             h3,
             http_dns,
+            verifier,
         })
     }
 

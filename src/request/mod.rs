@@ -51,7 +51,7 @@ fn http_dns_option(app: &AppCore, opts: &Opts) -> Result<Option<(String, std::ti
     }
     let id = service
         .ok_or_else(|| WxError::parameter("parameter.httpDNSServiceId should be String instead of Undefined"))?;
-    if !app.http.http_dns.contains_key(id) {
+    if !app.http().http_dns.contains_key(id) {
         return Err(WxError::parameter(format!(
             "parameter.httpDNSServiceId {id:?} is not a service id of the app config's httpDns"
         )));
@@ -161,12 +161,12 @@ async fn fetch(
     mut profile: res::Profile,
 ) -> Result<(), WxError> {
     profile.fetch_start = now_ms();
+    let clients = app.http();
     let http_dns = options
         .http_dns
         .as_ref()
-        .and_then(|(id, timeout)| app.http.http_dns(id, *timeout));
-    let route = app
-        .http
+        .and_then(|(id, timeout)| clients.http_dns(id, *timeout));
+    let route = clients
         .pick(options.exchange.http2)
         .with_quic(options.quic)
         .with_http_dns(http_dns);

@@ -37,7 +37,7 @@ pub async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     target: Target,
 ) {
-    let connector = app.http.h1_connector.clone();
+    let connector = app.http().h1_connector.clone();
     let attempt = tokio::time::timeout(target.timeout, handshake::open(&connector, &target));
     let opened = tokio::select! {
         result = attempt => match result {

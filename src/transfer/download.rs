@@ -78,9 +78,10 @@ async fn fetch(
     mut profile: Profile,
 ) -> Result<(), WxError> {
     let url_ext = extension_of(exchange.url.path());
+    let clients = app.http();
     let response = exchange
         .send(
-            app.http.pick(false),
+            clients.pick(false),
             &app.config.policy,
             DomainKind::DownloadFile,
             &mut profile,

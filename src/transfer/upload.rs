@@ -91,9 +91,10 @@ async fn send(
     total: u64,
     mut profile: Profile,
 ) -> Result<(), WxError> {
+    let clients = app.http();
     let response = exchange
         .send(
-            app.http.pick(false),
+            clients.pick(false),
             &app.config.policy,
             DomainKind::UploadFile,
             &mut profile,

@@ -173,6 +173,18 @@ impl TestServer {
         self.stats.connections.load(Ordering::SeqCst)
     }
 
+    /// How many accepted TCP connections are still open (served, not yet closed by
+    /// either side), on all listeners.
+    pub fn open_connections(&self) -> u64 {
+        self.stats.open_connections()
+    }
+
+    /// Waits until at most `max` TCP connections are open, or `timeout` passed;
+    /// returns how many are open then.
+    pub fn wait_open_connections_at_most(&self, max: u64, timeout: Duration) -> u64 {
+        self.stats.wait_open_at_most(max, timeout)
+    }
+
     /// How many text and binary messages the WebSocket routes (`/ws/...`) received so far,
     /// on all connections (control frames are not counted).
     pub fn ws_messages_received(&self) -> u64 {
@@ -216,9 +228,13 @@ async fn accept_loop(listener: TcpListener, kind: Listener, stats: Arc<Stats>) {
     loop {
         match listener.accept().await {
             Ok((tcp, _)) => {
-                stats.connections.fetch_add(1, Ordering::SeqCst);
+                let open = stats.opened();
                 let _ = tcp.set_nodelay(true);
-                tokio::spawn(serve_tcp(tcp, kind.clone(), stats.clone()));
+                let serving = serve_tcp(tcp, kind.clone(), stats.clone());
+                tokio::spawn(async move {
+                    serving.await;
+                    drop(open);
+                });
             }
             Err(e) => {
                 // E.g. out of file descriptors: wait a little instead of spinning.

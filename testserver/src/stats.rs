@@ -4,12 +4,17 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Counters shared by the accept loops, the routes and [`crate::TestServer`].
 #[derive(Default)]
 pub(crate) struct Stats {
     pub(crate) connections: AtomicU64,
+    /// TCP connections accepted and not yet closed; `open_changed` is notified on
+    /// every change.
+    open: Mutex<u64>,
+    open_changed: Condvar,
     pub(crate) hits: Mutex<HashMap<String, u64>>,
     pub(crate) ws_messages: AtomicU64,
     /// The `Alt-Svc` every TCP response carries ([`crate::ServerOptions::h3`],
@@ -18,6 +23,37 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
+    /// One accepted connection: open until the returned guard drops.
+    pub(crate) fn opened(self: &std::sync::Arc<Self>) -> OpenConnection {
+        self.connections.fetch_add(1, Ordering::SeqCst);
+        *self.open.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.open_changed.notify_all();
+        OpenConnection(self.clone())
+    }
+
+    pub(crate) fn open_connections(&self) -> u64 {
+        *self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until at most `max` connections are open, or `timeout` passed;
+    /// returns how many are open then.
+    pub(crate) fn wait_open_at_most(&self, max: u64, timeout: Duration) -> u64 {
+        let deadline = Instant::now() + timeout;
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        while *open > max {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            open = self
+                .open_changed
+                .wait_timeout(open, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        *open
+    }
+
     /// One text or binary message received by a WebSocket route.
     pub(crate) fn ws_message(&self) {
         self.ws_messages.fetch_add(1, Ordering::SeqCst);
@@ -28,5 +64,15 @@ impl Stats {
         // A poisoned lock only means another connection task panicked mid-update.
         let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
         *hits.entry(path.to_owned()).or_insert(0) += 1;
+    }
+}
+
+/// Held by the task serving one TCP connection; counts it as closed when dropped.
+pub(crate) struct OpenConnection(std::sync::Arc<Stats>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        *self.0.open.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        self.0.open_changed.notify_all();
     }
 }

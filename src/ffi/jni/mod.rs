@@ -31,9 +31,9 @@ use ::jni::sys::{jboolean, jint, jlong, jstring, JNI_FALSE};
 use ::jni::JNIEnv;
 
 use super::{
-    wxnet_app, wxnet_app_free, wxnet_app_new, wxnet_app_set_background, wxnet_connect_socket, wxnet_download_file,
-    wxnet_last_error, wxnet_request, wxnet_socket_close, wxnet_socket_send, wxnet_status, wxnet_status_str,
-    wxnet_task_abort, wxnet_task_id, wxnet_upload_file, wxnet_version, WXNET_OK,
+    wxnet_app, wxnet_app_free, wxnet_app_new, wxnet_app_reset_connections, wxnet_app_set_background,
+    wxnet_connect_socket, wxnet_download_file, wxnet_last_error, wxnet_request, wxnet_socket_close, wxnet_socket_send,
+    wxnet_status, wxnet_status_str, wxnet_task_abort, wxnet_task_id, wxnet_upload_file, wxnet_version, WXNET_OK,
 };
 use crate::errors::{ApiError, Status};
 
@@ -148,6 +148,21 @@ pub extern "system" fn Java_com_wxnet_internal_Native_appSetBackground(
         let h = unsafe { handle_ref(app) }?;
         // SAFETY: a live app.
         status_result(unsafe { wxnet_app_set_background(h.app, background != JNI_FALSE) })
+    })
+}
+
+/// `Native.appResetConnections(app: Long): Int`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_wxnet_internal_Native_appResetConnections(
+    _env: JNIEnv,
+    _class: JClass,
+    app: jlong,
+) -> jint {
+    jguard("appResetConnections", || {
+        // SAFETY: per the Kotlin App's contract, a live handle.
+        let h = unsafe { handle_ref(app) }?;
+        // SAFETY: a live app.
+        status_result(unsafe { wxnet_app_reset_connections(h.app) })
     })
 }
 
