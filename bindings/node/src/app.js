@@ -243,6 +243,17 @@ class App {
   }
 
   /**
+   * wxnet_app_reset_connections: the device's network changed (Wi-Fi to cellular, a VPN):
+   * every pooled connection of the app is dropped and later requests connect anew.
+   * Requests in flight finish on their connections; sockets, cookies and learned
+   * Alt-Svc are kept. No event follows.
+   */
+  resetConnections() {
+    this._requireOpen();
+    check(native.wxnet_app_reset_connections(this._handle), 'wxnet_app_reset_connections');
+  }
+
+  /**
    * Frees the app; every live task gets exactly one terminal event first: the live
    * tasks are aborted and drained (up to `drainTimeoutMs`; poll mode would drop their
    * events inside wxnet_app_free), then wxnet_app_free runs on a worker thread.

@@ -101,6 +101,7 @@ const native = {
   wxnet_app_new: lib.func('int32_t wxnet_app_new(const char *config_json, size_t config_len, wxnet_event_callback *callback, void *app_user_data, _Out_ void **out_app)'),
   wxnet_app_free: lib.func('int32_t wxnet_app_free(void *app)'),
   wxnet_app_set_background: lib.func('int32_t wxnet_app_set_background(void *app, bool background)'),
+  wxnet_app_reset_connections: lib.func('int32_t wxnet_app_reset_connections(void *app)'),
   wxnet_app_poll: lib.func('int32_t wxnet_app_poll(void *app, int32_t timeout_ms, _Out_ void **out_event)'),
   wxnet_app_set_wakeup: lib.func('int32_t wxnet_app_set_wakeup(void *app, wxnet_wake_callback *wake, void *ud)'),
   wxnet_event_free: lib.func('void wxnet_event_free(void *event)'),

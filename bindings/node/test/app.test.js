@@ -167,6 +167,14 @@ describe('app life', () => {
     assert.equal((await app.request({ url: `${API}/json` })).statusCode, 200);
   }, { backgroundGraceMs: 100 }));
 
+  it('resetConnections: the next request connects anew', () => withApp(async (app) => {
+    await app.request({ url: `${API}/json` });
+    assert.equal((await app.request({ url: `${API}/json` })).profile.socketReused, true);
+    app.resetConnections();
+    assert.equal((await app.request({ url: `${API}/json` })).profile.socketReused, false);
+    assert.equal((await app.request({ url: `${API}/json` })).profile.socketReused, true);
+  }));
+
   it('listener exceptions reach onCallbackError and delivery goes on', async () => {
     const errors = [];
     const app = new wxnet.App(makeConfig(server), { onCallbackError: (err) => errors.push(err.message) });

@@ -187,6 +187,8 @@ export declare class App {
   /** The wxfile:// path of a real path in this app's tempDir or userDataDir. */
   virtualPath(realPath: string): string;
   setBackground(background: boolean): void;
+  /** The device changed networks: drop every pooled connection (wxnet_app_reset_connections). */
+  resetConnections(): void;
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
 }
 

@@ -153,6 +153,16 @@ def test_set_background_interrupts_requests(make_config: Callable[..., dict], ca
         assert app.start_request({"url": f"{API}/json"}).result(10)["statusCode"] == 200
 
 
+def test_reset_connections_makes_the_next_request_connect_anew(app: wxnet.App) -> None:
+    app.start_request({"url": f"{API}/json"}).result(10)
+    reused = app.start_request({"url": f"{API}/json"}).result(10)
+    assert reused["profile"]["socketReused"] is True
+    app.reset_connections()
+    fresh = app.start_request({"url": f"{API}/json"}).result(10)
+    assert fresh["profile"]["socketReused"] is False
+    assert app.start_request({"url": f"{API}/json"}).result(10)["profile"]["socketReused"] is True
+
+
 def test_log_handler_receives_lines(app: wxnet.App, make_config: Callable[..., dict]) -> None:
     lines: list[tuple[int, str]] = []
     lock = threading.Lock()

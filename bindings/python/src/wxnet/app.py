@@ -253,6 +253,14 @@ class App:
         _ffi.check(_ffi.lib.wxnet_app_set_background(self._require_handle(), background),
                    "wxnet_app_set_background")
 
+    def reset_connections(self) -> None:
+        """``wxnet_app_reset_connections``: the device's network changed (Wi-Fi to cellular,
+        a VPN): every pooled connection of the app is dropped and later requests connect
+        anew. Requests in flight finish on their connections; sockets, cookies and learned
+        Alt-Svc are kept. Any thread; no event follows."""
+        _ffi.check(_ffi.lib.wxnet_app_reset_connections(self._require_handle()),
+                   "wxnet_app_reset_connections")
+
     # -- poll mode ---------------------------------------------------------------------
 
     def poll(self, timeout_ms: int = 0) -> Optional[Event]:

@@ -92,6 +92,14 @@ public final class App: @unchecked Sendable {
         try withRaw { try check(wxnet_app_set_background($0, background)) }
     }
 
+    /// The device's network changed (Wi-Fi to cellular, a VPN; e.g. from an
+    /// `NWPathMonitor` update): every pooled connection of the app is dropped and later
+    /// requests connect anew. Requests in flight finish on their connections; sockets,
+    /// cookies and learned Alt-Svc are kept. Any thread; no event follows.
+    public func resetConnections() throws {
+        try withRaw { try check(wxnet_app_reset_connections($0)) }
+    }
+
     // MARK: sandbox paths
 
     /// The real file path of one of this app's `wxfile://` paths (`wxnet_app_resolve_path`),

@@ -235,6 +235,22 @@ final class RequestTests: XCTestCase {
         let ok = try await app.request(#"{"url":"\#(api("/json"))"}"#)
         XCTAssertEqual(ok.statusCode, 200)
     }
+
+    func testResetConnectionsMakesTheNextRequestConnectAnew() async throws {
+        let app = try App(config: testConfig())
+        let json = #"{"url":"\#(api("/json"))"}"#
+        func reused() async throws -> Bool {
+            try await app.request(json).decode(RequestSuccess.self).profile.socketReused
+        }
+        _ = try await app.request(json)
+        let second = try await reused()
+        XCTAssertTrue(second)
+        try app.resetConnections()
+        let afterReset = try await reused()
+        XCTAssertFalse(afterReset)
+        let next = try await reused()
+        XCTAssertTrue(next)
+    }
 }
 
 final class LockedBox<T>: @unchecked Sendable {

@@ -95,6 +95,14 @@ class App internal constructor(configJson: String, private val serial: SerialExe
     /** The app went to the background (`true`) or came back (`false`). */
     fun setBackground(background: Boolean) = withHandle { Wxnet.check(Native.appSetBackground(it, background), "setBackground") }
 
+    /**
+     * The device's network changed (Wi-Fi to cellular, a VPN; e.g. from a
+     * `ConnectivityManager.NetworkCallback`): every pooled connection of the app is
+     * dropped and later requests connect anew. Requests in flight finish on their
+     * connections; sockets, cookies and learned Alt-Svc are kept. Any thread; no event follows.
+     */
+    fun resetConnections() = withHandle { Wxnet.check(Native.appResetConnections(it), "resetConnections") }
+
     /** Whether [close] completed. */
     val isClosed: Boolean get() = synchronized(closeLock) { closed }
 

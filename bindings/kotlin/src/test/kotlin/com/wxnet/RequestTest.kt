@@ -247,6 +247,18 @@ class RequestTest {
         }
     }
 
+    @Test
+    fun resetConnectionsMakesTheNextRequestConnectAnew(): Unit = runBlocking {
+        App(testConfig()).use { app ->
+            val json = """{"url":"${api("/json")}"}"""
+            withTimeout(20_000) { app.awaitRequest(json) }
+            assertTrue(withTimeout(20_000) { app.awaitRequest(json) }.profile.socketReused)
+            app.resetConnections()
+            assertFalse(withTimeout(20_000) { app.awaitRequest(json) }.profile.socketReused)
+            assertTrue(withTimeout(20_000) { app.awaitRequest(json) }.profile.socketReused)
+        }
+    }
+
     private class CompletableDeferredEvent {
         @Volatile var task: RequestTask? = null
     }

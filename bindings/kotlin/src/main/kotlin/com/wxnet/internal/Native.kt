@@ -36,6 +36,7 @@ object Native {
     @JvmStatic external fun appNew(config: String, sink: EventSink, out: LongArray): Int
     @JvmStatic external fun appFree(app: Long): Int
     @JvmStatic external fun appSetBackground(app: Long, background: Boolean): Int
+    @JvmStatic external fun appResetConnections(app: Long): Int
 
     @JvmStatic external fun request(app: Long, options: String, body: ByteArray?, token: Long): Long
     @JvmStatic external fun uploadFile(app: Long, options: String, token: Long): Long
