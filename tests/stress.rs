@@ -120,3 +120,58 @@ fn thousands_of_requests_random_aborts_and_a_free_mid_flight() {
         assert_eq!(after, 0, "task {id} got {after} events after its terminal one");
     }
 }
+
+/// `reset_connections` racing requests: one thread starts 600 requests (HTTP/1.1 and h2,
+/// small, large and slow bodies) and resets the app's connections after every 5th; another
+/// thread resets in a loop meanwhile. A reset never fails a request: every task ends with
+/// exactly one SUCCESS.
+#[test]
+fn connection_resets_racing_requests_fail_none() {
+    const REQUESTS: u64 = 600;
+    let app = Arc::new(TestApp::new(json!({"maxConcurrentRequests": 20})));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let resetter = {
+        let app = app.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut resets = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && resets < 2000 {
+                app.app.reset_connections().expect("reset");
+                resets += 1;
+            }
+            resets
+        })
+    };
+    let mut ids = Vec::new();
+    for n in 0..REQUESTS {
+        let path = match n % 4 {
+            0 => "/json".to_string(),
+            1 => format!("/bytes/{}", 1000 + n * 500),
+            2 => "/delay/20".to_string(),
+            _ => "/text".to_string(),
+        };
+        ids.push(app.start(json!({"url": url(&path), "enableHttp2": n % 2 == 0, "responseType": "arraybuffer"})));
+        if n % 5 == 0 {
+            app.app.reset_connections().expect("reset");
+        }
+    }
+    for &id in &ids {
+        let events = app.events.wait(id, Duration::from_secs(60));
+        let terminals = events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Success | EventKind::Fail))
+            .count();
+        assert_eq!(terminals, 1, "task {id}: {events:?}");
+        let done = events.last().expect("events");
+        assert_eq!(done.kind, EventKind::Success, "task {id}: {done:?}");
+        assert_eq!(done.json["statusCode"], 200, "task {id}: {done:?}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let resets = resetter.join().expect("resetter thread");
+    assert!(resets > 0);
+    // The app still works, and still resets.
+    assert_eq!(app.terminal(json!({"url": url("/json")})).json["statusCode"], 200);
+    app.app.reset_connections().expect("reset");
+    let fresh = app.terminal(json!({"url": url("/json")}));
+    assert_eq!(fresh.json["profile"]["socketReused"], false, "{fresh:?}");
+}
