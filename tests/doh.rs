@@ -16,6 +16,7 @@ fn app() -> TestApp {
         "httpDns": {
             "cached": "https://api.wxnet.test/dns-query/cached?ttl=300",
             "ttl0": "https://api.wxnet.test/dns-query/ttl0?ttl=0",
+            "reset": "https://api.wxnet.test/dns-query/reset?ttl=300",
             "silent": "https://api.wxnet.test/hang",
         }
     }))
@@ -53,6 +54,22 @@ fn a_name_only_the_doh_resolver_knows_resolves_and_is_cached_by_ttl() {
         assert_success(&ok);
         assert_eq!(SERVER.hits("/dns-query/ttl0"), 2 * round);
     }
+}
+
+/// `reset_connections` (the device changed networks) forgets the cached answers: the
+/// next request asks the resolver again, and still succeeds.
+#[test]
+fn a_connection_reset_forgets_cached_answers() {
+    let app = app();
+    for _ in 0..2 {
+        assert_success(&app.terminal(through("reset", made_up("gamma", "/json"))));
+        assert_eq!(SERVER.hits("/dns-query/reset"), 2, "TTL 300: asked once (A and AAAA)");
+    }
+    app.app.reset_connections().expect("reset");
+    let ok = app.terminal(through("reset", made_up("gamma", "/json")));
+    assert_success(&ok);
+    assert_eq!(ok.json["profile"]["socketReused"], false);
+    assert_eq!(SERVER.hits("/dns-query/reset"), 4, "asked again after the reset");
 }
 
 #[test]

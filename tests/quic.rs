@@ -91,6 +91,14 @@ fn alt_svc_learned_over_tcp_then_http3_is_used() {
     // Without the option the same app stays on TCP.
     let tcp = app.terminal(json!({"url": url("/alpn")}));
     assert_eq!(tcp.text(), "HTTP/1.1");
+
+    // A connection reset (the device changed networks) keeps the Alt-Svc knowledge but
+    // not the QUIC connection: the next request is HTTP/3 again, over a new connection.
+    app.app.reset_connections().expect("reset");
+    let after = get(&app, "/alpn", json!({}));
+    assert_eq!(after.text(), "HTTP/3.0");
+    assert_eq!(after.json["profile"]["socketReused"], false, "a new QUIC connection");
+    assert_eq!(get(&app, "/alpn", json!({})).json["profile"]["socketReused"], true);
 }
 
 /// A server whose Alt-Svc points at `udp_port` (where no HTTP/3 server answers).
