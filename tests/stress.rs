@@ -5,7 +5,7 @@
 mod support;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
@@ -16,6 +16,8 @@ use wxnet::{App, Event, EventKind, Mode, UserData};
 struct Ledger {
     /// task -> (terminal events seen, events seen after the terminal one)
     tasks: Mutex<HashMap<u64, (u32, u32)>>,
+    /// Notified after every recorded event.
+    changed: Condvar,
     successes: std::sync::atomic::AtomicUsize,
 }
 
@@ -32,6 +34,8 @@ impl Ledger {
         if ev.kind == EventKind::Success {
             self.successes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+        drop(tasks);
+        self.changed.notify_all();
     }
 }
 
@@ -92,19 +96,16 @@ fn thousands_of_requests_random_aborts_and_a_free_mid_flight() {
     }
     // Let the rest finish (the /hang ones end by abort or their timeout), then free.
     let deadline = std::time::Instant::now() + scaled(Duration::from_secs(60));
-    loop {
-        let done = {
-            let tasks = ledger.tasks.lock().expect("ledger");
-            started
-                .lock()
-                .expect("started")
-                .iter()
-                .all(|id| tasks.get(id).is_some_and(|t| t.0 > 0))
-        };
-        if done || std::time::Instant::now() > deadline {
-            break;
+    {
+        let started = started.lock().expect("started");
+        let mut tasks = ledger.tasks.lock().expect("ledger");
+        while !started.iter().all(|id| tasks.get(id).is_some_and(|t| t.0 > 0)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break; // the assertions below name the tasks without a terminal event
+            }
+            tasks = ledger.changed.wait_timeout(tasks, left).expect("ledger").0;
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
     for app in &apps {
         let _ = app.close();
