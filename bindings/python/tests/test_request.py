@@ -87,7 +87,8 @@ def test_abort_fails_with_request_fail_abort(app: wxnet.App) -> None:
 def test_cancelling_the_coroutine_aborts_the_task(app: wxnet.App) -> None:
     async def main() -> None:
         pending = asyncio.ensure_future(app.request({"url": f"{API}/hang"}))
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # lets the request start (a yield, not a wait)
+        assert len(app.live_tasks) == 1, "the native task started"
         pending.cancel()
         with pytest.raises(asyncio.CancelledError):
             await pending

@@ -102,7 +102,9 @@ class RequestTest {
             val e = assertThrows(WxnetException::class.java) { app.request("{not json", listener = rec) }
             assertEquals(Status.INVALID_ARGUMENT, e.status)
             assertTrue(e.detail.isNotEmpty())
-            Thread.sleep(100)
+            // Events are delivered in order: once a later request has ended, anything the
+            // refused one had emitted would have arrived.
+            runBlocking { withTimeout(20_000) { app.awaitRequest("""{"url":"${api("/json")}"}""") } }
             assertTrue(rec.events.isEmpty())
         }
     }
@@ -129,7 +131,7 @@ class RequestTest {
             val job = async(start = CoroutineStart.UNDISPATCHED) {
                 app.awaitRequest("""{"url":"${api("/hang")}"}""", listener = rec)
             }
-            delay(100)
+            // UNDISPATCHED: the request started before awaitRequest first suspended.
             job.cancelAndJoin()
             eventually(10_000, "the abort FAIL") { rec.events.any { it is Event.Fail } }
             val fail = rec.events.last() as Event.Fail
@@ -183,15 +185,16 @@ class RequestTest {
     fun closeWithTasksInFlightDeliversTheirTerminalEventsFirst(): Unit = runBlocking {
         val app = App(testConfig(extra = ""","maxConcurrentRequests":2"""))
         val recs = List(6) { Recorder() }
-        // 2 in flight and 4 queued behind the limiter.
-        val tasks = recs.map { app.request("""{"url":"${api("/hang")}"}""", listener = it) }
+        // 2 in flight (their headers arrived; the bodies never come) and 4 queued behind the limiter.
+        val tasks = recs.map { app.request("""{"url":"${api("/delay-body/600000")}"}""", listener = it) }
         val waiters = tasks.map { t -> launch(start = CoroutineStart.UNDISPATCHED) { runCatching { t.await() } } }
-        delay(200)
+        eventually(10_000, "two tasks in flight") { recs.count { r -> r.events.any { it is Event.HeadersReceived } } == 2 }
         app.close()
         // Every terminal event was delivered before close() returned.
         for ((t, rec) in tasks.zip(recs)) {
             assertTrue(t.isDone, "task ${t.id} done when close returned")
-            val fail = rec.events.single() as Event.Fail
+            assertEquals(1, rec.events.count { it is Event.Fail }, "${rec.events}")
+            val fail = rec.events.last() as Event.Fail
             assertEquals("request:fail abort", fail.errMsg)
         }
         waiters.forEach { it.join() }
@@ -262,6 +265,4 @@ class RequestTest {
     private class CompletableDeferredEvent {
         @Volatile var task: RequestTask? = null
     }
-
-    private suspend fun delay(ms: Long) = kotlinx.coroutines.delay(ms)
 }

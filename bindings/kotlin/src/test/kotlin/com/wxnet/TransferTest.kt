@@ -80,10 +80,15 @@ class TransferTest {
     fun downloadAbortLeavesNoFile(): Unit = runBlocking {
         val sandbox = Sandbox()
         App(testConfig(sandbox)).use { app ->
+            val rec = Recorder()
             val task = startOrSkip("downloadFile") {
-                app.downloadFile("""{"url":"https://cdn.wxnet.test/bytes/${16 * 1024 * 1024}?rate_kbps=256","filePath":"wxfile://usr/big.bin"}""")
+                app.downloadFile(
+                    """{"url":"https://cdn.wxnet.test/bytes/${16 * 1024 * 1024}?rate_kbps=256","filePath":"wxfile://usr/big.bin"}""",
+                    listener = rec,
+                )
             }
-            Thread.sleep(300)
+            // Mid-download: the file is being written.
+            eventually(10_000, "a PROGRESS event") { rec.events.any { it is Event.Progress } }
             task.abort()
             val e = runCatching { withTimeout(10_000) { task.await() } }.exceptionOrNull()
             assertTrue(e is WxFailException, "fail, got $e")
