@@ -13,8 +13,8 @@
 mod support;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::*;
@@ -279,7 +279,7 @@ fn free_ends_tasks_waiting_for_room_in_poll_and_callback_mode() {
 
         // Callback mode: the callback blocks until the app is being freed, so the
         // producer waits for room when free starts; the FAIL abort still arrives.
-        let release = Arc::new(AtomicBool::new(false));
+        let release = Arc::new((Mutex::new(false), Condvar::new()));
         let terminal = Arc::new(Mutex::new(Vec::<String>::new()));
         let (r, t) = (release.clone(), terminal.clone());
         let app = Arc::new(
@@ -289,10 +289,11 @@ fn free_ends_tasks_waiting_for_room_in_poll_and_callback_mode() {
                     if matches!(ev.kind, EventKind::Success | EventKind::Fail) {
                         t.lock().expect("lock").push(ev.json().to_owned());
                     }
-                    let deadline = Instant::now() + Duration::from_secs(30);
-                    while !r.load(Ordering::SeqCst) && Instant::now() < deadline {
-                        std::thread::sleep(Duration::from_millis(1));
-                    }
+                    let (released, changed) = &*r;
+                    let released = released.lock().expect("lock");
+                    let _ = changed
+                        .wait_timeout_while(released, Duration::from_secs(30), |released| !*released)
+                        .expect("lock");
                 })),
             )
             .expect("valid config"),
@@ -305,7 +306,8 @@ fn free_ends_tasks_waiting_for_room_in_poll_and_callback_mode() {
             let app = app.clone();
             std::thread::spawn(move || app.close())
         };
-        release.store(true, Ordering::SeqCst);
+        *release.0.lock().expect("lock") = true;
+        release.1.notify_all();
         freeing.join().expect("free thread").expect("free");
         let terminal = terminal.lock().expect("lock");
         assert_eq!(terminal.len(), 1, "{terminal:?}");

@@ -13,13 +13,13 @@ use std::time::Duration;
 
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::client::danger::ServerCertVerifier;
 
 use super::connector::CachedAnswers;
 use super::doh::DohResolver;
 use super::{tls, Connector};
 use crate::config::AppConfig;
 use crate::cookies::CookieJar;
-use rustls::client::danger::ServerCertVerifier;
 
 pub use super::body::{BodyError, HttpClient, ReqBody, RespBody};
 
