@@ -38,6 +38,18 @@ static void drain(wxnet_app *app) {
 }
 
 /* The host's event loop: sleep on the pipe until `terminals` tasks ended. */
+/* Without the wakeup hook: blocks in wxnet_app_poll(-1) until `terminals` terminal events
+ * were seen in all. */
+static void poll_blocking(wxnet_app *app, int terminals) {
+  while (!ex_waiter_wait(&tracker.w, terminals, 0)) {
+    wxnet_event *ev = NULL;
+    EX_CHECK_STATUS(wxnet_app_poll(app, -1, &ev), WXNET_OK);
+    if (ev == NULL) break;
+    ex_track_event(&tracker, ev);
+    wxnet_event_free(ev);
+  }
+}
+
 static void run_loop(wxnet_app *app, int terminals, long timeout_ms) {
   long deadline = ex_now_ms() + ex_scaled(timeout_ms);
   while (!ex_waiter_wait(&tracker.w, terminals, 0) && ex_now_ms() < deadline) {
@@ -106,13 +118,7 @@ int main(void) {
   EX_CHECK_STATUS(wxnet_app_set_wakeup(app, NULL, NULL), WXNET_OK);
   int before = __atomic_load_n(&wakeups, __ATOMIC_SEQ_CST);
   ex_rec *blocking = ex_track_request(&tracker, app, "GET /json (poll -1)", "/json", NULL);
-  while (blocking && !ex_waiter_wait(&tracker.w, 5, 0)) {
-    ev = NULL;
-    EX_CHECK_STATUS(wxnet_app_poll(app, -1, &ev), WXNET_OK);
-    if (ev == NULL) break;
-    ex_track_event(&tracker, ev);
-    wxnet_event_free(ev);
-  }
+  if (blocking) poll_blocking(app, 5);
   EX_CHECK(__atomic_load_n(&wakeups, __ATOMIC_SEQ_CST) == before, "no wakeup after the hook was removed");
   if (blocking) {
     r = ex_track_get(&tracker, blocking);
@@ -122,14 +128,8 @@ int main(void) {
   /* The device's network changed: the pool is dropped, the next request connects anew. */
   EX_CHECK_STATUS(wxnet_app_reset_connections(app), WXNET_OK);
   ex_rec *fresh = ex_track_request(&tracker, app, "GET /json (after a reset)", "/json", NULL);
-  while (fresh && !ex_waiter_wait(&tracker.w, 6, 0)) {
-    ev = NULL;
-    EX_CHECK_STATUS(wxnet_app_poll(app, -1, &ev), WXNET_OK);
-    if (ev == NULL) break;
-    ex_track_event(&tracker, ev);
-    wxnet_event_free(ev);
-  }
   if (fresh) {
+    poll_blocking(app, 6);
     r = ex_track_get(&tracker, fresh);
     EX_CHECK(r.kind == WXNET_EVENT_SUCCESS && strstr(r.json, "\"socketReused\":false") != NULL,
              "after wxnet_app_reset_connections the next request connects anew");

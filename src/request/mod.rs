@@ -51,7 +51,7 @@ fn http_dns_option(app: &AppCore, opts: &Opts) -> Result<Option<(String, std::ti
     }
     let id = service
         .ok_or_else(|| WxError::parameter("parameter.httpDNSServiceId should be String instead of Undefined"))?;
-    if !app.http().http_dns.contains_key(id) {
+    if !app.config.http_dns.contains_key(id) {
         return Err(WxError::parameter(format!(
             "parameter.httpDNSServiceId {id:?} is not a service id of the app config's httpDns"
         )));

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Counters shared by the accept loops, the routes and [`crate::TestServer`].
 #[derive(Default)]
@@ -38,20 +38,9 @@ impl Stats {
     /// Waits until at most `max` connections are open, or `timeout` passed;
     /// returns how many are open then.
     pub(crate) fn wait_open_at_most(&self, max: u64, timeout: Duration) -> u64 {
-        let deadline = Instant::now() + timeout;
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        while *open > max {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            open = self
-                .open_changed
-                .wait_timeout(open, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        *open
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let waited = self.open_changed.wait_timeout_while(open, timeout, |open| *open > max);
+        *waited.unwrap_or_else(|p| p.into_inner()).0
     }
 
     /// One text or binary message received by a WebSocket route.
