@@ -199,3 +199,24 @@ mod http3 {
         assert_success(&after);
     }
 }
+
+/// `timeout` is a Number the mini-program picks: the largest ones (past any clock, and
+/// `Number.MAX_VALUE`) mean "no practical limit" for every API, never a panic or a refusal.
+#[test]
+fn a_timeout_beyond_any_clock_is_harmless() {
+    let dirs = Dirs::new();
+    let app = TestApp::new(dirs.config());
+    std::fs::write(dirs.usr().join("up.txt"), b"hello").expect("write upload source");
+    for timeout in [json!(1.8e19), json!(1.7976931348623157e308), json!(u64::MAX)] {
+        assert_success(&app.terminal(json!({"url": url("/get"), "timeout": timeout})));
+        let download = last(app.download(json!({"url": dl_url("/bytes/10"), "timeout": timeout})));
+        assert_success(&download);
+        let upload = last(app.upload(json!({
+            "url": up_url("/upload"), "filePath": "wxfile://usr/up.txt", "name": "f", "timeout": timeout,
+        })));
+        assert_success(&upload);
+        let id = app.open_socket(json!({"url": ws_url("/ws/echo"), "timeout": timeout}));
+        wxnet::socket_of(id).expect("socket").close(1000, "").expect("close");
+        assert_socket_lifecycle(&app.closed(id));
+    }
+}

@@ -378,3 +378,21 @@ fn http3_body_in_small_frames_arrives_whole() {
     assert_eq!(wrong, None, "first wrong byte");
     assert_eq!(server.h3_raw_stats().and_then(|s| s.ended()), Some(RawH3End::Written));
 }
+
+/// A server's `ma` is a number it chose: the largest (2^64-1 seconds, past any clock) and one
+/// past it are taken without harm, and the requests after them succeed.
+#[test]
+fn an_alt_svc_max_age_beyond_any_clock_is_harmless() {
+    for ma in ["18446744073709551615", "18446744073709551616", "9223372036854775807"] {
+        let (port, _datagrams) = black_hole();
+        let server = TestServer::start_with(ServerOptions {
+            alt_svc: Some(format!("h3=\":{port}\"; ma={ma}")),
+            ..Default::default()
+        });
+        let app = app_for(&server);
+        let first = get(&app, "/alpn", json!({"timeout": 3000}));
+        assert_success(&first);
+        assert_eq!(first.json["header"]["alt-svc"], format!("h3=\":{port}\"; ma={ma}"));
+        assert_success(&get(&app, "/alpn", json!({"timeout": 3000})));
+    }
+}

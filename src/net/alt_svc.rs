@@ -20,6 +20,10 @@ use crate::policy::{self, DomainKind, Policy};
 
 /// `ma` when the header gives none (RFC 7838: 24 hours).
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+/// The longest `ma` taken: a server's number is capped here, so that its expiry is always a
+/// time the clock can hold (`ma=18446744073709551615` is valid syntax). The cache lives in
+/// memory with its app, so a year is as good as forever.
+const MAX_MAX_AGE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// How long a failed QUIC attempt keeps an origin on TCP.
 pub const BROKEN_FOR: Duration = Duration::from_secs(300);
 
@@ -103,7 +107,11 @@ impl AltSvcCache {
             };
             match parse(text, &|alt| self.allowed(host, port, alt)) {
                 Parsed::Clear => clear = true,
-                Parsed::H3(alt, max_age) if found.is_none() => found = Some((alt, now + max_age)),
+                Parsed::H3(alt, max_age) if found.is_none() => {
+                    // `max_age` is capped, and `checked_add` covers a clock near its own end.
+                    let expires = now.checked_add(max_age).unwrap_or(now);
+                    found = Some((alt, expires));
+                }
                 _ => {}
             }
         }
@@ -184,7 +192,7 @@ fn parse(value: &str, accept: &dyn Fn(&Alternative) -> bool) -> Parsed {
             if let Some((name, v)) = param.split_once('=') {
                 if name.trim().eq_ignore_ascii_case("ma") {
                     if let Ok(secs) = v.trim().trim_matches('"').parse::<u64>() {
-                        max_age = Duration::from_secs(secs);
+                        max_age = Duration::from_secs(secs).min(MAX_MAX_AGE);
                     }
                 }
             }
@@ -304,5 +312,11 @@ mod tests {
         assert!(cache.lookup("api.example.com", 443, t0).is_some());
         learn("clear", t0);
         assert_eq!(cache.lookup("api.example.com", 443, t0), None);
+        // A server's largest `ma` is capped at a year, not added to the clock as is.
+        learn(r#"h3=":8443"; ma=18446744073709551615"#, t0);
+        assert!(cache
+            .lookup("api.example.com", 443, t0 + MAX_MAX_AGE - Duration::from_secs(1))
+            .is_some());
+        assert_eq!(cache.lookup("api.example.com", 443, t0 + MAX_MAX_AGE), None);
     }
 }
