@@ -181,9 +181,12 @@ pub fn header_map(header: Option<&Map<String, Value>>, referer: &HeaderValue) ->
                 "header {name:?} has a value with CR, LF, NUL or another invalid byte"
             ))
         })?;
-        map.append(hname, hvalue);
+        // A `HeaderMap` holds about 24,000 distinct names (`append` panics past that).
+        map.try_append(hname, hvalue)
+            .map_err(|_| WxError::parameter("header has more fields than a request can carry"))?;
     }
-    map.insert(http::header::REFERER, referer.clone());
+    map.try_insert(http::header::REFERER, referer.clone())
+        .map_err(|_| WxError::parameter("header has more fields than a request can carry"))?;
     Ok(map)
 }
 

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use support::*;
 use wxnet::EventKind;
 
@@ -105,6 +105,46 @@ fn header_injection_is_a_parameter_failure() {
         );
     }
     assert_eq!(SERVER.hits("/never"), 0);
+}
+
+/// More distinct header names than an HTTP header map holds (about 24,000) is a parameter error
+/// for every API, never a crash.
+#[test]
+fn more_header_fields_than_a_request_can_carry_is_a_parameter_failure() {
+    let dirs = Dirs::new();
+    let app = TestApp::new(dirs.config());
+    let header: serde_json::Map<String, Value> = (0..40_000).map(|i| (format!("x-{i}"), json!("v"))).collect();
+    let header = Value::Object(header);
+    let too_many = "parameter error: header has more fields than a request can carry";
+    let got = app.terminal(json!({"url": url("/echo"), "header": header}));
+    assert_fail(&got, 1001, "request:fail parameter error");
+    assert!(
+        got.json["errMsg"].as_str().expect("errMsg").contains(too_many),
+        "{got:?}"
+    );
+    let got = last(app.download(json!({"url": dl_url("/bytes/1"), "header": header})));
+    assert!(
+        got.json["errMsg"].as_str().expect("errMsg").contains(too_many),
+        "{got:?}"
+    );
+    std::fs::write(dirs.usr().join("f.txt"), b"x").expect("write");
+    let got = last(app.upload(json!({
+        "url": up_url("/upload"), "filePath": "wxfile://usr/f.txt", "name": "f", "header": header,
+    })));
+    assert!(
+        got.json["errMsg"].as_str().expect("errMsg").contains(too_many),
+        "{got:?}"
+    );
+    let id = app.socket(json!({"url": ws_url("/ws/echo"), "header": header}));
+    let events = app.wait_until(id, |e| e.iter().any(|g| g.kind == wxnet::EventKind::Fail));
+    assert!(
+        events[0].json["errMsg"].as_str().expect("errMsg").contains(too_many),
+        "{events:?}"
+    );
+    // 20,000 names fit: the request goes out (the server may refuse a head that large).
+    let fit: serde_json::Map<String, Value> = (0..20_000).map(|i| (format!("x-{i}"), json!("v"))).collect();
+    let got = app.terminal(json!({"url": url("/echo"), "header": Value::Object(fit)}));
+    assert_ne!(got.json["errno"], 1001, "{:?}", got.json);
 }
 
 #[test]

@@ -87,6 +87,10 @@ impl Entry {
         let status = StatusCode::from_u16(u16::from_le_bytes(m.array()?)).ok()?;
         let secs = u64::from_le_bytes(m.array()?);
         let nanos = u32::from_le_bytes(m.array()?);
+        // `Duration::new` carries nanoseconds into seconds and panics when that overflows.
+        if nanos >= 1_000_000_000 {
+            return None;
+        }
         let response_time = SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))?;
         let protocol = String::from_utf8(m.bytes()?.to_vec()).ok()?;
         let request_headers = m.headers()?;
@@ -147,7 +151,9 @@ impl<'a> Reader<'a> {
         for _ in 0..count {
             let name = HeaderName::from_bytes(self.bytes()?).ok()?;
             let value = HeaderValue::from_bytes(self.bytes()?).ok()?;
-            map.append(name, value);
+            // A `HeaderMap` holds about 24,000 distinct names (`append` panics past that); no
+            // response we store has that many.
+            map.try_append(name, value).ok()?;
         }
         Some(map)
     }
@@ -189,5 +195,44 @@ pub(crate) mod tests {
             bad[i] ^= 0x01;
             assert_eq!(Entry::decode(bad), None, "bit flip at {i}");
         }
+    }
+
+    /// The checksum is no secret: anyone who can write the cache directory can make a file
+    /// that passes it. Its content is still only parsed, never trusted to be sane.
+    fn resealed(mut content: Vec<u8>) -> Vec<u8> {
+        let digest = ring::digest::digest(&ring::digest::SHA256, &content);
+        content.extend_from_slice(digest.as_ref());
+        content
+    }
+
+    #[test]
+    fn a_resealed_file_with_impossible_fields_reads_as_no_entry() {
+        let mut e = sample(b"");
+        e.url = "u".into();
+        e.request_headers.clear();
+        e.response_headers.clear();
+        let mut content = e.encode();
+        content.truncate(content.len() - DIGEST_LEN);
+        assert!(Entry::decode(resealed(content.clone())).is_some());
+
+        // Nanoseconds that would carry past the largest second (Duration::new panics).
+        let secs_at = 16 + 4 + 1 + 2;
+        let mut time = content.clone();
+        time[secs_at..secs_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        time[secs_at + 8..secs_at + 12].copy_from_slice(&1_999_999_999u32.to_le_bytes());
+        assert_eq!(Entry::decode(resealed(time)), None);
+
+        // More fields than a HeaderMap holds (`append` panics past 32,768).
+        let count = 32_769u32;
+        let mut many = content.clone();
+        let at = many.len() - 4;
+        many[at..].copy_from_slice(&count.to_le_bytes());
+        for i in 0..count {
+            put_bytes(&mut many, format!("x{i}").as_bytes());
+            put_bytes(&mut many, b"");
+        }
+        let meta_len = u32::try_from(many.len() - 16).expect("meta fits u32");
+        many[4..8].copy_from_slice(&meta_len.to_le_bytes());
+        assert!(Entry::decode(resealed(many)).is_none(), "32,769 distinct fields");
     }
 }

@@ -256,7 +256,24 @@ fn policy_of(entry: &Entry) -> CachePolicy {
     let mut res = http::Response::new(()).into_parts().0;
     res.status = entry.status;
     res.headers = entry.response_headers.clone();
+    cap_age(&mut res.headers);
     CachePolicy::new_options(&req, &res, entry.response_time, options())
+}
+
+/// RFC 9111 1.2.2: a delta-seconds value past 2^31 counts as 2^31.
+const MAX_DELTA_SECONDS: u64 = 1 << 31;
+
+/// Caps the server's `Age` at [`MAX_DELTA_SECONDS`]: http-cache-semantics adds `Age` to the
+/// time since the response without checking, so `Age: 18446744073709551615` would panic in
+/// every lookup of the entry a second after it was stored. Read as the crate reads it: the
+/// first field, as a `u64`.
+fn cap_age(headers: &mut HeaderMap) {
+    let age = headers
+        .get(header::AGE)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if age.is_some_and(|age| age > MAX_DELTA_SECONDS) {
+        headers.insert(header::AGE, HeaderValue::from(MAX_DELTA_SECONDS));
+    }
 }
 
 /// RFC 9111 4.3.4: the 304's fields replace the stored ones, except those
@@ -293,6 +310,31 @@ fn protocol_name(p: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_age_past_any_clock_is_capped_before_the_policy_sees_it() {
+        let mut entry = entry::tests::sample(b"");
+        entry.response_headers.insert(header::AGE, HeaderValue::from(u64::MAX));
+        let stored = SystemTime::now() - std::time::Duration::from_secs(10);
+        entry.response_time = stored;
+        let policy = policy_of(&entry);
+        let now = SystemTime::now();
+        let req = http::Request::get(entry.url.as_str())
+            .body(())
+            .expect("request")
+            .into_parts()
+            .0;
+        assert!(matches!(policy.before_request(&req, now), BeforeRequest::Stale { .. }));
+        let age = policy.age(now).as_secs();
+        assert!((MAX_DELTA_SECONDS + 10..MAX_DELTA_SECONDS + 60).contains(&age), "{age}");
+        // Values the crate reads as they are stay as they are.
+        for (value, kept) in [("60", true), (" 60", true), ("x", true), ("2147483649", false)] {
+            let mut h = HeaderMap::new();
+            h.insert(header::AGE, HeaderValue::from_static(value));
+            cap_age(&mut h);
+            assert_eq!(h[header::AGE] == value, kept, "{value}");
+        }
+    }
 
     #[test]
     fn merge_keeps_body_fields() {
