@@ -287,6 +287,22 @@ fn small_windows_both_ways() {
     closes_cleanly(&app, id);
 }
 
+/// A server may answer parameter values as quoted strings (`server_max_window_bits="10"`,
+/// RFC 7692 section 7.1): the values are taken, and messages go out and come in compressed.
+#[test]
+fn quoted_parameter_values_are_understood() {
+    let Some(server) = server("quoted") else { return };
+    let app = app(json!({}));
+    let id = app.open_socket(json!({"url": url(&server, "/echo"), "perMessageDeflate": true}));
+    let agreed = extensions_header(&app.events.snapshot(id)).expect("agreed extension");
+    assert!(agreed.contains("server_max_window_bits=\"10\""), "{agreed}");
+    assert!(agreed.contains("client_max_window_bits=\"10\""), "{agreed}");
+    round_trip(&app, id, &mixed_messages());
+    round_trip(&app, id, &mixed_messages());
+    assert!(stats(&app, id)["compressed"].as_u64().expect("count") >= 12);
+    closes_cleanly(&app, id);
+}
+
 #[test]
 fn off_by_default_and_when_false_nothing_is_offered() {
     let Some(server) = server("default") else { return };

@@ -262,14 +262,20 @@ fn verify<B>(
         ));
     }
     deflate_answer(&answer)
-        .map(|()| Some(answer.trim().to_owned()))
+        .map(Some)
         .map_err(|why| failure(format!("handshake failed: {why}")))
 }
 
 /// RFC 7692 section 7.1 for a client that offered [`DEFLATE_OFFER`]: one
 /// `permessage-deflate` with no parameter twice, no unknown parameter, window
 /// bits 8 to 15 (`client_max_window_bits` allowed because it was offered).
-pub fn deflate_answer(answer: &str) -> Result<(), String> {
+///
+/// Returns the answer spelled the one way yawc reads it (the name in lower
+/// case, `; name` or `; name=digits`). yawc takes an answer it cannot parse
+/// as "no extension", which would leave the server compressing to a client
+/// that does not inflate: so the server's own spelling (any case, quoted
+/// values, tabs) never reaches it.
+pub(crate) fn deflate_answer(answer: &str) -> Result<String, String> {
     let mut extensions = answer.split(',');
     let first = extensions.next().unwrap_or("");
     if extensions.next().is_some() {
@@ -281,6 +287,7 @@ pub fn deflate_answer(answer: &str) -> Result<(), String> {
         return Err("the server chose an extension that was not offered".into());
     }
     let mut seen: Vec<String> = Vec::new();
+    let mut canonical = String::from("permessage-deflate");
     for param in parts {
         let (key, value) = match param.split_once('=') {
             Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.trim().trim_matches('"'))),
@@ -301,8 +308,13 @@ pub fn deflate_answer(answer: &str) -> Result<(), String> {
             return Err(format!("permessage-deflate parameter {param:?} is not one we accept"));
         }
         seen.push(key);
+        let last = seen.last().expect("just pushed");
+        match value {
+            Some(bits) => canonical.push_str(&format!("; {last}={}", bits.trim_start_matches('0'))),
+            None => canonical.push_str(&format!("; {last}")),
+        }
     }
-    Ok(())
+    Ok(canonical)
 }
 
 /// A fresh `Sec-WebSocket-Key`: 16 random bytes, base64.
@@ -369,7 +381,21 @@ mod tests {
             "permessage-deflate; server_max_window_bits=10; server_no_context_takeover",
             "Permessage-Deflate;client_no_context_takeover; client_max_window_bits=\"15\"",
         ] {
-            assert_eq!(deflate_answer(ok), Ok(()), "{ok}");
+            assert!(deflate_answer(ok).is_ok(), "{ok}");
+        }
+        // What yawc is given: one spelling, whatever the server's.
+        for (answer, canonical) in [
+            ("permessage-deflate", "permessage-deflate"),
+            (
+                "Permessage-Deflate;client_no_context_takeover; client_max_window_bits=\"15\"",
+                "permessage-deflate; client_no_context_takeover; client_max_window_bits=15",
+            ),
+            (
+                "PERMESSAGE-DEFLATE ;\tSERVER_MAX_WINDOW_BITS = \"010\" ; Server_No_Context_Takeover",
+                "permessage-deflate; server_max_window_bits=10; server_no_context_takeover",
+            ),
+        ] {
+            assert_eq!(deflate_answer(answer).as_deref(), Ok(canonical), "{answer}");
         }
         for bad in [
             "x-webkit-deflate-frame",

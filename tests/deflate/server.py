@@ -5,6 +5,8 @@ Usage: server.py MODE   (MODE: default | no-context | small-window)
   default       websockets' own settings (server and client window 12 bits)
   no-context    server_no_context_takeover and client_no_context_takeover
   small-window  server_max_window_bits=9, client_max_window_bits=9
+  quoted        server_max_window_bits=10, client_max_window_bits=10, answered with
+                quoted values (server_max_window_bits="10"), which RFC 7692 allows
 
 Listens on 127.0.0.1 (ephemeral port), prints "PORT <n>" on stdout, and exits when
 its stdin closes (the test holds the other end). Paths:
@@ -38,12 +40,21 @@ def counting_decode(self, frame, *, max_size=None):
 
 pmd.PerMessageDeflate.decode = counting_decode
 
+class QuotedFactory(pmd.ServerPerMessageDeflateFactory):
+    """Answers every parameter value as a quoted-string (RFC 7692 section 7.1 allows it)."""
+
+    def process_request_params(self, params, accepted_extensions):
+        answer, extension = super().process_request_params(params, accepted_extensions)
+        return [(name, None if value is None else f'"{value}"') for name, value in answer], extension
+
+
 MODES = {
     "default": None,
     "no-context": pmd.ServerPerMessageDeflateFactory(
         server_no_context_takeover=True, client_no_context_takeover=True),
     "small-window": pmd.ServerPerMessageDeflateFactory(
         server_max_window_bits=9, client_max_window_bits=9),
+    "quoted": QuotedFactory(server_max_window_bits=10, client_max_window_bits=10),
 }
 
 
