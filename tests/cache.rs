@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{assert_success, url, wait_for_condition, Got, TestApp, SERVER};
+use support::{assert_fail, assert_success, url, wait_for_condition, Got, TestApp, SERVER};
 
 /// A fresh cacheDir, removed on drop.
 struct CacheDir(PathBuf);
@@ -158,6 +158,38 @@ fn stale_entries_are_revalidated_and_a_304_becomes_the_stored_response() {
     assert_eq!(hits(path), 2);
     assert_eq!(serial(&second), serial(&first));
     assert_eq!(second.json["header"]["last-modified"], "Wed, 21 Oct 2015 07:28:00 GMT");
+}
+
+/// A server that adds new fields with every 304 cannot grow the stored response without
+/// end: once the merged header section would pass the 256 KiB every response is held to, the
+/// request fails as a response that large would, the entry is gone, and the next request is
+/// a plain miss.
+#[test]
+fn a_304_cannot_grow_the_stored_header_section_past_the_limit() {
+    let dir = CacheDir::new("grow");
+    let app = dir.app();
+    // Each 304 adds 2,500 new empty fields, about 90 KB as HTTP/2 counts them.
+    let path = "/cache/etag/grow?grow=2500";
+    let first = cached(&app, path, json!({}));
+    let fields = |got: &Got| got.json["header"].as_object().expect("header").len();
+    let small = fields(&first);
+    for round in 1..=2 {
+        let got = cached(&app, path, json!({}));
+        assert_eq!(serial(&got), serial(&first), "the stored body");
+        assert_eq!(fields(&got), small + 2500 * round, "the 304's fields were merged");
+    }
+    let options = json!({"url": url(path), "enableCache": true});
+    let over = app.terminal(options.clone());
+    assert_fail(
+        &over,
+        600001,
+        "request:fail response header section exceeds 262144 bytes",
+    );
+    let fresh = app.terminal(options);
+    assert_success(&fresh);
+    assert_ne!(serial(&fresh), serial(&first), "the entry was removed: a new 200");
+    assert_eq!(fields(&fresh), small);
+    assert_eq!(hits(path), 5);
 }
 
 #[test]

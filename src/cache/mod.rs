@@ -35,6 +35,7 @@ use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use http_cache_semantics::{AfterResponse, BeforeRequest, CacheOptions, CachePolicy};
 
 use crate::net::client::RespBody;
+use crate::net::limits::{header_section_size, MAX_RESPONSE_HEADER_BYTES};
 use entry::Entry;
 use store::Store;
 
@@ -58,6 +59,18 @@ pub struct Stale {
     key: String,
     entry: Entry,
     policy: CachePolicy,
+}
+
+/// What a revalidation's answer gives.
+pub enum Revalidated {
+    /// A matching `304`: the stored response, its fields updated.
+    Hit(Hit),
+    /// Not a `304`, or not one for the stored response: the answer stands.
+    NotUsable,
+    /// A matching `304` whose fields would take the stored response's header
+    /// section over [`MAX_RESPONSE_HEADER_BYTES`]: the entry is gone, and
+    /// the request fails as a response of that size would.
+    TooLarge,
 }
 
 /// What the cache says about a request.
@@ -150,26 +163,33 @@ impl HttpCache {
     }
 
     /// The server answered a revalidation: a matching `304` gives the stored
-    /// response (its headers updated, the entry rewritten); anything else
-    /// `None`.
+    /// response (its headers updated, the entry rewritten). A `304` whose
+    /// fields would make the stored header section larger than any response
+    /// may have ([`MAX_RESPONSE_HEADER_BYTES`]; a server adding new names
+    /// with every `304` would grow it without end) removes the entry.
     pub async fn revalidated(
         &self,
         stale: Stale,
         req: &http::request::Parts,
         resp: &http::response::Parts,
-    ) -> Option<Hit> {
+    ) -> Revalidated {
         if resp.status != StatusCode::NOT_MODIFIED {
-            return None;
+            return Revalidated::NotUsable;
         }
         let now = SystemTime::now();
         if !matches!(
             stale.policy.after_response(req, resp, now),
             AfterResponse::NotModified(..)
         ) {
-            return None;
+            return Revalidated::NotUsable;
         }
         let mut entry = stale.entry;
-        entry.response_headers = merge_304(&entry.response_headers, &resp.headers);
+        let Some(merged) = merge_304(&entry.response_headers, &resp.headers) else {
+            let store = self.store.clone();
+            let _ = tokio::task::spawn_blocking(move || store.remove(&stale.key)).await;
+            return Revalidated::TooLarge;
+        };
+        entry.response_headers = merged;
         entry.response_time = now;
         let hit = Hit {
             status: entry.status,
@@ -179,7 +199,7 @@ impl HttpCache {
         };
         let store = self.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.write(&stale.key, &entry)).await;
-        Some(hit)
+        Revalidated::Hit(hit)
     }
 
     /// Wraps a network response's body so that it is stored when complete,
@@ -247,7 +267,7 @@ fn key_of(uri: &http::Uri) -> String {
 }
 
 /// The policy as it was when the entry was stored (or last revalidated).
-fn policy_of(entry: &Entry) -> CachePolicy {
+pub(crate) fn policy_of(entry: &Entry) -> CachePolicy {
     let mut req = http::Request::get(entry.url.as_str())
         .body(())
         .map(|r| r.into_parts().0)
@@ -277,8 +297,9 @@ fn cap_age(headers: &mut HeaderMap) {
 }
 
 /// RFC 9111 4.3.4: the 304's fields replace the stored ones, except those
-/// describing the stored body.
-fn merge_304(stored: &HeaderMap, fresh: &HeaderMap) -> HeaderMap {
+/// describing the stored body. `None` when the result would be over
+/// [`MAX_RESPONSE_HEADER_BYTES`].
+fn merge_304(stored: &HeaderMap, fresh: &HeaderMap) -> Option<HeaderMap> {
     const KEEP: &[header::HeaderName] = &[
         header::CONTENT_LENGTH,
         header::CONTENT_ENCODING,
@@ -293,10 +314,10 @@ fn merge_304(stored: &HeaderMap, fresh: &HeaderMap) -> HeaderMap {
         }
         merged.remove(name);
         for value in fresh.get_all(name) {
-            merged.append(name.clone(), value.clone());
+            merged.try_append(name.clone(), value.clone()).ok()?;
         }
     }
-    merged
+    (header_section_size(&merged) <= MAX_RESPONSE_HEADER_BYTES).then_some(merged)
 }
 
 fn protocol_name(p: &str) -> &'static str {
@@ -346,7 +367,7 @@ mod tests {
         fresh.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
         fresh.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=60"));
         fresh.insert("x-new", HeaderValue::from_static("1"));
-        let merged = merge_304(&stored, &fresh);
+        let merged = merge_304(&stored, &fresh).expect("small enough");
         assert_eq!(merged[header::CONTENT_LENGTH], "10");
         assert_eq!(merged[header::CACHE_CONTROL], "max-age=60");
         assert_eq!(merged[header::ETAG], "\"a\"");

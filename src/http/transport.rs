@@ -11,10 +11,10 @@ use http_body_util::{BodyExt, Full};
 
 use super::body::BodySource;
 use super::profile::ConnUse;
-use crate::cache::{HttpCache, Lookup};
+use crate::cache::{HttpCache, Lookup, Revalidated};
 use crate::errors::{Errno, WxError};
 use crate::net::client::{RespBody, Route};
-use crate::net::limits::MAX_RESPONSE_HEADER_BYTES;
+use crate::net::limits::{header_section_size, MAX_RESPONSE_HEADER_BYTES};
 use crate::net::{ConnInfo, ConnectError};
 use crate::runtime::now_ms;
 
@@ -92,31 +92,22 @@ pub async fn hop(route: Route<'_>, cache: Option<&HttpCache>, req: HopRequest<'_
     };
     let revalidated = match stale {
         Some(entry) => Box::pin(cache.revalidated(*entry, &parts, &hop.head)).await,
-        None => None,
+        None => Revalidated::NotUsable,
     };
-    if let Some(hit) = revalidated {
+    if let Revalidated::Hit(hit) = revalidated {
         // The 304 came over the network (its profile stays); the response
         // the mini-program sees is the stored one.
         hop.head.status = hit.status;
         hop.head.headers = hit.headers;
         hop.body = full(hit.body);
+    } else if let Revalidated::TooLarge = revalidated {
+        return Err(header_too_large());
     } else if serving.is_some() {
         hop.body = cache.store(&parts, &hop.head, hop.conn.protocol, hop.body);
     } else if HttpCache::invalidated_by(&parts.method) && hop.head.status.as_u16() < 400 {
         Box::pin(cache.invalidate(&parts.uri)).await;
     }
     Ok(hop)
-}
-
-/// The size of a header section as HTTP/2 and HTTP/3 count it (RFC 9113
-/// 6.5.2): name and value lengths plus 32 per field. hyper bounds an
-/// HTTP/1.1 head by its raw size; this makes the limit the same number on
-/// every protocol.
-fn header_section_size(headers: &HeaderMap) -> usize {
-    headers
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len() + 32)
-        .sum()
 }
 
 fn full(bytes: bytes::Bytes) -> RespBody {

@@ -10,7 +10,7 @@
 //! | route | answer |
 //! | --- | --- |
 //! | `/cache/max-age?s=60` | `Cache-Control: max-age={s}` |
-//! | `/cache/etag?v=v1&s=N` | `ETag: "{v}"`, `Cache-Control: max-age={s}` (without `s`: `no-cache`); a request whose `If-None-Match` lists `"{v}"` (or `*`) gets 304 with the same two fields |
+//! | `/cache/etag?v=v1&s=N&grow=G` | `ETag: "{v}"`, `Cache-Control: max-age={s}` (without `s`: `no-cache`); a request whose `If-None-Match` lists `"{v}"` (or `*`) gets 304 with the same two fields, plus `G` empty fields whose names no earlier answer used |
 //! | `/cache/last-modified` | `Last-Modified:` [`LAST_MODIFIED`], `Cache-Control: no-cache`; `If-Modified-Since` equal to it gets 304 |
 //! | `/cache/no-store` | `Cache-Control: no-store, max-age=60` |
 //! | `/cache/vary` | `Vary: X-Lang`, `Cache-Control: max-age=60` |
@@ -28,6 +28,10 @@ use crate::respond::{bad_request, json_response, text};
 pub const LAST_MODIFIED: &str = "Wed, 21 Oct 2015 07:28:00 GMT";
 
 static SERIAL: AtomicU64 = AtomicU64::new(1);
+/// Names the `grow` fields of `/cache/etag` 304s: each is new.
+static GROWN: AtomicU64 = AtomicU64::new(0);
+/// The most `grow` fields one answer carries.
+const MAX_GROW: u64 = 100_000;
 
 /// `arg`: the path after `/cache/`.
 pub(crate) fn handle(headers: &HeaderMap, arg: &str, query: &Query) -> Response<Body> {
@@ -71,6 +75,18 @@ pub(crate) fn handle(headers: &HeaderMap, arg: &str, query: &Query) -> Response<
     let mut resp = if not_modified {
         let mut r = Response::new(empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
+        let grow = match query.number("grow") {
+            Ok(g) => g.unwrap_or(0),
+            Err(e) => return bad_request(e),
+        };
+        if grow > MAX_GROW {
+            return bad_request(format!("grow must be at most {MAX_GROW}"));
+        }
+        for _ in 0..grow {
+            let n = GROWN.fetch_add(1, Ordering::Relaxed);
+            let name = header::HeaderName::from_bytes(format!("g{n:x}").as_bytes()).expect("g and hex digits");
+            r.headers_mut().append(name, HeaderValue::from_static(""));
+        }
         r
     } else {
         let lang = headers.get("x-lang").and_then(|v| v.to_str().ok());
