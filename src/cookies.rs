@@ -16,12 +16,28 @@
 //! the app's listed domains, a cookie can only ever reach those.
 //!
 //! The jar lives in memory and dies with the app. Values are never logged.
+//!
+//! It is bounded as browsers bound theirs, since every cookie comes from a
+//! server: a `Set-Cookie` field over [`MAX_COOKIE_BYTES`] is ignored, and a
+//! new cookie is ignored when its domain holds [`MAX_COOKIES_PER_DOMAIN`] or
+//! the jar [`MAX_COOKIES`] (after the expired ones are dropped). A cookie the
+//! jar holds can always be replaced or deleted.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
-use cookie_store::CookieStore;
+use cookie_store::{CookieStore, StoreAction};
 use http::{header, HeaderMap, HeaderValue};
 use url::Url;
+
+/// The longest `Set-Cookie` field stored: name, value and attributes (RFC 6265
+/// 6.1 asks for at least 4096 bytes per cookie).
+pub(crate) const MAX_COOKIE_BYTES: usize = 4096;
+/// The most cookies stored for one domain (Chrome's number; RFC 6265 asks for
+/// at least 50).
+pub(crate) const MAX_COOKIES_PER_DOMAIN: usize = 180;
+/// The most cookies stored in all (RFC 6265 asks for at least 3000).
+pub(crate) const MAX_COOKIES: usize = 3000;
 
 /// One app's cookies. Cheap to share behind the app.
 #[derive(Default)]
@@ -37,14 +53,56 @@ impl CookieJar {
     /// Stores every `Set-Cookie` of a response that came from `url`. Malformed
     /// cookies and cookies for another domain are ignored, as browsers do.
     pub fn store(&self, url: &Url, headers: &HeaderMap) {
+        let mut fields = headers.get_all(header::SET_COOKIE).iter().peekable();
+        if fields.peek().is_none() {
+            return;
+        }
         let mut store = self.store.lock().expect("cookie jar lock poisoned");
-        for value in headers.get_all(header::SET_COOKIE) {
+        // Expired cookies (a deletion leaves one behind) make room first.
+        let expired: Vec<(String, String, String)> = store
+            .iter_any()
+            .filter(|c| c.is_expired())
+            .map(|c| (String::from(&c.domain), String::from(&c.path), c.name().to_owned()))
+            .collect();
+        for (domain, path, name) in &expired {
+            store.remove(domain, path, name);
+        }
+        let mut per_domain: HashMap<String, usize> = HashMap::new();
+        for cookie in store.iter_any() {
+            *per_domain.entry(String::from(&cookie.domain)).or_default() += 1;
+        }
+        let mut total: usize = per_domain.values().sum();
+        for value in fields {
+            if value.len() > MAX_COOKIE_BYTES {
+                log::debug!("cookie jar: a Set-Cookie over {MAX_COOKIE_BYTES} bytes ignored");
+                continue;
+            }
             let Ok(text) = std::str::from_utf8(value.as_bytes()) else {
                 continue;
             };
-            // `parse` does not log (unlike `store_response_cookies`, which
-            // would print values at debug level).
-            let _ = store.parse(text, url);
+            // `Cookie::parse` and `insert` do not log (unlike
+            // `store_response_cookies`, which would print values at debug level).
+            let Ok(cookie) = cookie_store::Cookie::parse(text, url) else {
+                continue;
+            };
+            let domain = String::from(&cookie.domain);
+            let held = store.contains_any(&domain, &String::from(&cookie.path), cookie.name());
+            let count = per_domain.entry(domain).or_default();
+            if !held && (*count >= MAX_COOKIES_PER_DOMAIN || total >= MAX_COOKIES) {
+                log::debug!("cookie jar: full for a domain or in all, a new cookie ignored");
+                continue;
+            }
+            match store.insert(cookie.into_owned(), url) {
+                Ok(StoreAction::Inserted) => {
+                    *count += 1;
+                    total += 1;
+                }
+                Ok(StoreAction::ExpiredExisting) => {
+                    *count = count.saturating_sub(1);
+                    total = total.saturating_sub(1);
+                }
+                Ok(StoreAction::UpdatedExisting) | Err(_) => {}
+            }
         }
     }
 
@@ -91,7 +149,10 @@ impl CookieJar {
             }
             _ => jar,
         };
-        if let Ok(value) = HeaderValue::from_str(&combined) {
+        // Bytes, not `from_str`: a stored value may hold UTF-8 (any byte but
+        // controls is a valid field value), and one such cookie must not keep
+        // all the others from being sent.
+        if let Ok(value) = HeaderValue::from_bytes(combined.as_bytes()) {
             headers.insert(header::COOKIE, value);
         }
     }
@@ -143,6 +204,73 @@ mod tests {
         // A later Max-Age=0 deletes.
         set(&jar, "https://api.a.test/", &["host=; Max-Age=0"]);
         assert!(!get(&jar, "https://api.a.test/").expect("rest").contains("host="));
+    }
+
+    #[test]
+    fn bounded_per_domain_and_in_all_but_held_cookies_can_change() {
+        let jar = CookieJar::new();
+        let names = |prefix: &str, n: usize| -> Vec<String> { (0..n).map(|i| format!("{prefix}{i}=v")).collect() };
+        let count = |url: &str| get(&jar, url).map_or(0, |h| h.split("; ").count());
+        let many = names("a", MAX_COOKIES_PER_DOMAIN + 20);
+        set(
+            &jar,
+            "https://d0.test/",
+            &many.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert_eq!(count("https://d0.test/"), MAX_COOKIES_PER_DOMAIN);
+        // Full: a new name is ignored, a held one is replaced or deleted; the deletion
+        // makes room for the next new one.
+        set(
+            &jar,
+            "https://d0.test/",
+            &["new=1", "a0=changed", "a1=; Max-Age=0", "late=1"],
+        );
+        let now = get(&jar, "https://d0.test/").expect("cookies");
+        assert!(
+            now.contains("a0=changed") && !now.contains("a1=") && now.contains("late=1"),
+            "{now}"
+        );
+        assert!(!now.contains("new=1"), "{now}");
+        assert_eq!(count("https://d0.test/"), MAX_COOKIES_PER_DOMAIN);
+        // In all: MAX_COOKIES over many domains, then nothing new anywhere.
+        let per = MAX_COOKIES_PER_DOMAIN;
+        for d in 1..=MAX_COOKIES / per {
+            let batch = names("b", per);
+            set(
+                &jar,
+                &format!("https://d{d}.test/"),
+                &batch.iter().map(String::as_str).collect::<Vec<_>>(),
+            );
+        }
+        let held: usize = (0..=MAX_COOKIES / per + 1)
+            .map(|d| count(&format!("https://d{d}.test/")))
+            .sum();
+        assert_eq!(held, MAX_COOKIES);
+        set(&jar, "https://fresh.test/", &["x=1"]);
+        assert_eq!(get(&jar, "https://fresh.test/"), None);
+        // A field over MAX_COOKIE_BYTES is ignored; one of exactly that size is kept.
+        let fits = format!("big={}", "x".repeat(MAX_COOKIE_BYTES - 4));
+        let over = format!("huge={}", "x".repeat(MAX_COOKIE_BYTES - 4));
+        let jar = CookieJar::new();
+        set(&jar, "https://a.test/", &[&fits, &over]);
+        assert_eq!(get(&jar, "https://a.test/").as_deref(), Some(fits.as_str()));
+    }
+
+    #[test]
+    fn a_utf8_value_does_not_keep_the_others_from_being_sent() {
+        let jar = CookieJar::new();
+        let mut h = HeaderMap::new();
+        h.append(header::SET_COOKIE, HeaderValue::from_static("a=1"));
+        h.append(
+            header::SET_COOKIE,
+            HeaderValue::from_bytes("b=é".as_bytes()).expect("obs-text"),
+        );
+        let url = Url::parse("https://a.test/").expect("url");
+        jar.store(&url, &h);
+        let mut req = HeaderMap::new();
+        jar.apply(&url, &mut req);
+        let sent = String::from_utf8(req[header::COOKIE].as_bytes().to_vec()).expect("UTF-8");
+        assert!(sent.contains("a=1") && sent.contains("b=é"), "{sent}");
     }
 
     #[test]

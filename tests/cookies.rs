@@ -127,6 +127,42 @@ fn each_redirect_hop_stores_and_sends() {
     assert_eq!(cookie_list(&got.data_json()), ["deep=4", "shared=2"]);
 }
 
+/// The jar is bounded as browsers bound theirs, whatever a server sends: 180 cookies per
+/// domain (a held one can still be replaced or deleted), a `Set-Cookie` over 4096 bytes is
+/// ignored. A UTF-8 value is sent back as it came, with the others.
+#[test]
+fn the_jar_is_bounded_and_keeps_utf8_values() {
+    let app = jar_app();
+    let got = app.terminal(json!({"url": "https://api.wxnet.test/cookie/many?n=250&prefix=a"}));
+    assert_success(&got);
+    assert_eq!(got.json["cookies"].as_array().expect("cookies").len(), 250);
+    assert_eq!(sent(&app, "api.wxnet.test").len(), 180);
+    let changes = [
+        "a0=changed; Path=/",
+        "a1=; Path=/; Max-Age=0",
+        "n=é; Path=/",
+        "new=1; Path=/",
+    ];
+    assert_success(&app.terminal(json!({"url": set_url("api.wxnet.test", &changes, None)})));
+    let now = sent(&app, "api.wxnet.test");
+    assert_eq!(now.len(), 180, "{now:?}");
+    assert!(now.contains(&"a0=changed".to_owned()) && now.contains(&"n=é".to_owned()));
+    assert!(
+        !now.iter().any(|c| c.starts_with("a1=") || c.starts_with("new=")),
+        "{now:?}"
+    );
+
+    let fits = format!("big={}; Path=/", "x".repeat(4096 - 12));
+    let over = format!("huge={}; Path=/", "x".repeat(4096 - 12));
+    assert_eq!(fits.len(), 4096);
+    for cookie in [&fits, &over] {
+        assert_success(&app.terminal(json!({"url": set_url("other.wxnet.test", &[cookie], None)})));
+    }
+    let other = sent(&app, "other.wxnet.test");
+    assert_eq!(other.len(), 1);
+    assert!(other[0].starts_with("big="), "{other:?}");
+}
+
 #[test]
 fn own_cookie_header_goes_first() {
     let app = jar_app();
