@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -26,6 +26,18 @@ const TMP_SUFFIX: &str = ".tmp";
 /// A temporary file older than this at open is a crash leftover (a younger
 /// one may belong to another instance writing right now).
 const STALE_TMP: Duration = Duration::from_secs(60);
+/// Room for an entry's URL and fields beyond its body when reading it back:
+/// response fields are at most 256 KiB, the URL 8 KiB, request fields only
+/// the few a response varies on.
+const MAX_META_BYTES: u64 = 1024 * 1024;
+
+/// The file's bytes, or `None` when it holds more than `limit` (it was not
+/// written by this store: never read into memory whole).
+fn read_at_most(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Slot {
@@ -117,14 +129,14 @@ impl Store {
     /// Reads an entry; a damaged one is deleted and reads as `None`.
     pub fn read(&self, key: &str) -> Option<Entry> {
         let path = self.path(key);
-        let bytes = match fs::read(&path) {
+        let bytes = match read_at_most(&path, self.max_entry() + MAX_META_BYTES) {
             Ok(b) => b,
             Err(_) => {
                 self.lock().remove(key);
                 return None;
             }
         };
-        let Some(entry) = Entry::decode(bytes) else {
+        let Some(entry) = bytes.and_then(Entry::decode) else {
             log::warn!("cache: damaged entry removed");
             let _ = fs::remove_file(&path);
             self.lock().remove(key);
@@ -281,6 +293,21 @@ mod tests {
         let full = fs::read(&path).expect("file");
         fs::write(&path, &full[..full.len() - 5]).expect("tear");
         assert!(store.read("k").is_none());
+        // A file larger than any entry the store writes is neither read whole nor kept.
+        store.write("k", &sample(b"good body")).expect("write");
+        let limit = store.max_entry() + MAX_META_BYTES;
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .expect("entry")
+            .set_len(limit + 1)
+            .expect("grow");
+        assert!(store.read("k").is_none());
+        assert!(!path.exists(), "oversized file deleted");
+        assert_eq!(
+            read_at_most(&dir.0.join("missing"), 1).map_err(|e| e.kind()),
+            Err(io::ErrorKind::NotFound)
+        );
         // A crash leftover: an old temporary file is removed at open.
         let tmp = dir.0.join("k.1.1.tmp");
         fs::write(&tmp, b"half").expect("tmp");

@@ -300,10 +300,17 @@ fn interleave_families(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
     }
 }
 
+/// The most addresses of one name a connection tries. A resolver's answer
+/// can hold thousands (a DoH message of 64 KiB), and attempts that get no
+/// answer stay open until the request's timeout: without a cap one request
+/// to such a name would hold a socket per `delay` for its whole timeout.
+const MAX_ATTEMPTS: usize = 16;
+
 /// Happy Eyeballs v2 (RFC 8305 section 5): starts the attempts in order,
 /// each `delay` after the previous one or at once when an attempt fails; the first connection wins, the other attempts are dropped.
+/// At most [`MAX_ATTEMPTS`] addresses are tried.
 async fn connect_happy(addrs: &[SocketAddr], delay: Duration) -> Result<TcpStream, ConnectError> {
-    let mut next = addrs.iter();
+    let mut next = addrs.iter().take(MAX_ATTEMPTS);
     let mut running = FuturesUnordered::new();
     let mut last_error = None;
     let attempt = |addr: SocketAddr| async move { (addr, TcpStream::connect(addr).await) };
@@ -434,6 +441,24 @@ mod tests {
             .await
             .expect_err("nothing listens");
         assert!(err.to_string().starts_with("connect failed"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn at_most_max_attempts_addresses_are_tried() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let refused = closed.local_addr().expect("addr");
+        drop(closed);
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let good = open.local_addr().expect("addr");
+        let mut addrs = vec![refused; MAX_ATTEMPTS - 1];
+        addrs.push(good);
+        connect_happy(&addrs, Duration::from_secs(3600))
+            .await
+            .expect("the last address tried connects");
+        addrs.insert(0, refused);
+        connect_happy(&addrs, Duration::from_secs(3600))
+            .await
+            .expect_err("the good address is one past the cap");
     }
 
     #[test]
