@@ -11,7 +11,8 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-    targets=(app_config options url_policy sandbox_paths multipart response_decoding h3_frames)
+    targets=(app_config options url_policy sandbox_paths multipart response_decoding h3_frames
+        dns_answer alt_svc cache_entry cookie_jar ws_handshake)
 fi
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     echo "fuzz.sh: SKIPPED: no nightly toolchain (rustup toolchain install nightly)"

@@ -75,7 +75,7 @@ suite targets 800 bash scripts/check-targets.sh --only android-arm64 --only andr
     --only android-x86_64 --only ios --only ios-sim --only ohos --only aarch64-run
 suite asan 400 bash scripts/asan.sh
 suite tsan 700 bash scripts/tsan.sh
-suite fuzz 450 bash scripts/fuzz.sh 20
+suite fuzz 560 bash scripts/fuzz.sh 20
 suite autobahn 300 bash scripts/autobahn.sh --quick-deflate
 suite python 150 bash scripts/test-python.sh
 suite node 150 bash scripts/test-node.sh

@@ -326,3 +326,223 @@ pub fn h3_frames(data: &[u8]) {
         assert_eq!(pieces, whole, "chunking does not change what h3 gets");
     }
 }
+
+/// DoH answers (`net/dns_wire.rs`), which come from a resolver on the network: never a
+/// panic; the addresses are of the type asked for, without repeats, no more than the
+/// message has records for, and no address means TTL 0.
+///
+/// `data`: the first byte's low bit picks A or AAAA, the rest is the DNS message.
+pub fn dns_answer(data: &[u8]) {
+    use crate::net::dns_wire::{decode_answer, TYPE_A, TYPE_AAAA};
+    let Some((&pick, msg)) = data.split_first() else {
+        return;
+    };
+    let qtype = if pick & 1 == 0 { TYPE_A } else { TYPE_AAAA };
+    let Ok(answer) = decode_answer(msg, "api.example.com", qtype) else {
+        return;
+    };
+    // The smallest record: a root owner (1 byte), type, class, TTL, length, the address.
+    let record = 11 + if qtype == TYPE_A { 4 } else { 16 };
+    assert!(
+        12 + answer.addrs.len() * record <= msg.len(),
+        "{} addresses from a message of {} bytes",
+        answer.addrs.len(),
+        msg.len()
+    );
+    for (i, ip) in answer.addrs.iter().enumerate() {
+        assert_eq!(ip.is_ipv4(), qtype == TYPE_A, "{ip} answers a query of type {qtype}");
+        assert!(!answer.addrs[..i].contains(ip), "{ip} repeated");
+    }
+    if answer.addrs.is_empty() {
+        assert_eq!(answer.ttl, 0, "no address but a TTL");
+    }
+}
+
+/// `Alt-Svc` fields (`net/alt_svc.rs`) of a response from `https://api.example.com`: never a
+/// panic; an alternative on another host passes the app's URL policy, its port is not 0,
+/// and what is learned is forgotten within a year.
+///
+/// `data`: the field values, one per line.
+pub fn alt_svc(data: &[u8]) {
+    use std::time::{Duration, Instant};
+
+    use crate::net::alt_svc::AltSvcCache;
+    const ORIGIN: &str = "api.example.com";
+    let mut strict = Policy {
+        url_check: true,
+        allow_lan: false,
+        domains: Default::default(),
+    };
+    strict.domains[DomainKind::Request as usize] = ["api.example.com", "alt.example.com"]
+        .into_iter()
+        .map(|d| policy::AllowedDomain::parse(d, DomainKind::Request).expect("a valid entry"))
+        .collect();
+    for policy in [strict, Policy::default()] {
+        let cache = AltSvcCache::new(policy.clone());
+        let t0 = Instant::now();
+        cache.learn(ORIGIN, 443, data.split(|&b| b == b'\n'), t0);
+        if let Some(alt) = cache.lookup(ORIGIN, 443, t0) {
+            assert_ne!(alt.port, 0, "port 0 learned");
+            if let Some(host) = alt.host.as_deref().filter(|h| !h.eq_ignore_ascii_case(ORIGIN)) {
+                let authority = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host.to_owned()
+                };
+                let url = format!("https://{authority}/");
+                assert!(
+                    policy::check_url(&policy, DomainKind::Request, &url).is_ok(),
+                    "alternative {host:?} learned although the policy refuses {url}"
+                );
+            }
+        }
+        let year_and_a_day = Duration::from_secs(366 * 24 * 3600);
+        assert_eq!(cache.lookup(ORIGIN, 443, t0 + year_and_a_day), None, "kept past a year");
+    }
+}
+
+/// Cache files (`cache/entry.rs`) and what the cache reads from a stored response's fields
+/// (http-cache-semantics on `Cache-Control`, `Age`, `Expires`, `Date`, `Last-Modified`,
+/// `Vary`): never a panic, whenever the entry is looked up; an entry that decodes encodes to
+/// a file that decodes to the same entry.
+///
+/// `data`: 8 bytes (LE) of seconds after the entry's response time at which it is looked
+/// up, then the file without its checksum (a SHA-256 anyone who can write the directory
+/// can compute, so the target computes it too).
+pub fn cache_entry(data: &[u8]) {
+    use std::time::{Duration, SystemTime};
+
+    use crate::cache::entry::Entry;
+    let Some((later, content)) = data.split_first_chunk::<8>() else {
+        return;
+    };
+    let mut file = content.to_vec();
+    file.extend_from_slice(ring::digest::digest(&ring::digest::SHA256, content).as_ref());
+    let Some(entry) = Entry::decode(file) else {
+        return;
+    };
+    let again = Entry::decode(entry.encode()).expect("an entry we encode decodes");
+    assert_eq!(again, entry, "an entry changed on its way through a file");
+    let policy = crate::cache::policy_of(&entry);
+    // A clock reads a time before the year 10000 (the `time` crate, which formats the
+    // `Date` of a cached answer, can go no further); the entry's own time may be anything.
+    const YEAR_9999_END: Duration = Duration::from_secs(253_402_300_799);
+    let now = entry
+        .response_time
+        .checked_add(Duration::from_secs(u64::from_le_bytes(*later)))
+        .filter(|t| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .is_ok_and(|d| d <= YEAR_9999_END)
+        })
+        .unwrap_or_else(SystemTime::now);
+    let mut req = http::Request::get(entry.url.as_str())
+        .body(())
+        .map(|r| r.into_parts().0)
+        .unwrap_or_else(|_| http::Request::new(()).into_parts().0);
+    req.headers = entry.request_headers.clone();
+    let _ = policy.before_request(&req, now);
+    let _ = policy.age(now);
+    let _ = policy.time_to_live(now);
+    let _ = policy.is_storable();
+}
+
+/// The cookie jar (`cookies.rs`) over a server's `Set-Cookie` fields: never a panic; the
+/// cookies the jar holds for a URL reach that URL's request, as one valid `Cookie` field.
+///
+/// `data`: `Set-Cookie` values, one per line, from `https://api.example.com/a/b`.
+pub fn cookie_jar(data: &[u8]) {
+    use http::header::{COOKIE, SET_COOKIE};
+    use http::HeaderMap;
+
+    let jar = crate::cookies::CookieJar::new();
+    let from = url::Url::parse("https://api.example.com/a/b").expect("a valid URL");
+    let mut response = HeaderMap::new();
+    for line in data.split(|&b| b == b'\n') {
+        if let Ok(value) = HeaderValue::from_bytes(line) {
+            response.append(SET_COOKIE, value);
+        }
+    }
+    jar.store(&from, &response);
+    for to in [
+        "https://api.example.com/a/b",
+        "https://api.example.com/",
+        "http://api.example.com/a/b/c",
+        "https://www.api.example.com/a",
+        "https://example.com/a/b",
+    ] {
+        let url = url::Url::parse(to).expect("a valid URL");
+        let held = jar.header_for(&url);
+        let mut request = HeaderMap::new();
+        jar.apply(&url, &mut request);
+        let sent = request.get(COOKIE).map(HeaderValue::as_bytes);
+        assert_eq!(
+            sent,
+            held.as_deref().map(str::as_bytes),
+            "the jar's cookies for {to} are not what the request carries"
+        );
+    }
+}
+
+/// A server's answer to the WebSocket upgrade (`socket/handshake.rs`): never a panic; an
+/// agreed extension is handed to yawc in the spelling it parses (`permessage-deflate`, then
+/// `; name` or `; name=digits`), and reading that spelling again gives it back unchanged.
+///
+/// `data`: the first byte's bit 0 says whether permessage-deflate was offered, bit 1
+/// whether the subprotocols `chat` and `json` were; then `name: value` lines added to an
+/// otherwise valid 101 answer.
+pub fn ws_handshake(data: &[u8]) {
+    use crate::socket::handshake::{deflate_answer, derive_accept_key, verify};
+    let Some((&flags, lines)) = data.split_first() else {
+        return;
+    };
+    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let mut response = http::Response::new(());
+    *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+    let h = response.headers_mut();
+    h.insert(http::header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(http::header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    let accept = HeaderValue::from_str(&derive_accept_key(key.as_bytes())).expect("base64 is a valid value");
+    h.insert(http::header::SEC_WEBSOCKET_ACCEPT, accept);
+    for line in lines.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(&line[..colon]),
+            HeaderValue::from_bytes(line[colon + 1..].trim_ascii()),
+        ) else {
+            continue;
+        };
+        let _ = h.try_append(name, value);
+    }
+    let offered: Vec<String> = if flags & 2 != 0 {
+        vec!["chat".into(), "json".into()]
+    } else {
+        Vec::new()
+    };
+    let Ok(Some(agreed)) = verify(&response, key, &offered, flags & 1 != 0) else {
+        return;
+    };
+    let mut params = agreed
+        .strip_prefix("permessage-deflate")
+        .unwrap_or_else(|| panic!("{agreed:?} does not start with permessage-deflate"));
+    while let Some(rest) = params.strip_prefix("; ") {
+        let end = rest.find(';').unwrap_or(rest.len());
+        let (name, value) = rest[..end].split_once('=').unwrap_or((&rest[..end], "1"));
+        assert!(
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "parameter name {name:?} in {agreed:?}"
+        );
+        assert!(
+            !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()),
+            "parameter value {value:?} in {agreed:?}"
+        );
+        params = &rest[end..];
+    }
+    assert!(params.is_empty(), "{agreed:?} has {params:?} after its parameters");
+    assert_eq!(
+        deflate_answer(&agreed).as_deref(),
+        Ok(agreed.as_str()),
+        "not a fixed point"
+    );
+}

@@ -215,7 +215,7 @@ fn upgrade_request(
 /// server that picks none is fine); an extension only if offered, and then
 /// only permessage-deflate with parameters we can honour. Returns the agreed
 /// `Sec-WebSocket-Extensions` value, if any.
-fn verify<B>(
+pub(crate) fn verify<B>(
     response: &http::Response<B>,
     key: &str,
     offered: &[String],
@@ -326,7 +326,7 @@ fn generate_key() -> String {
 }
 
 /// The `Sec-WebSocket-Accept` a server must answer `key` with (RFC 6455 4.2.2).
-fn derive_accept_key(key: &[u8]) -> String {
+pub(crate) fn derive_accept_key(key: &[u8]) -> String {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
     ctx.update(key);
     ctx.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");

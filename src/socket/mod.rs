@@ -10,7 +10,7 @@
 //! code and reason it sent; when the peer did, the peer's; when the
 //! connection was lost or never opened, 1006 "abnormal closure".
 
-mod handshake;
+pub(crate) mod handshake;
 mod session;
 mod wire;
 
