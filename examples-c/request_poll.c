@@ -7,6 +7,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +22,24 @@ static void on_wake(void *ud) {
   __atomic_add_fetch(&wakeups, 1, __ATOMIC_SEQ_CST);
   char byte = 1;
   if (write(wake_pipe[1], &byte, 1) < 0) { /* full pipe: a drain is pending anyway */ }
+}
+
+static int poller_started, poller_closed; /* atomics */
+
+/* Blocks in wxnet_app_poll(-1) until the app is freed, then polls twice more. */
+static void *poll_until_closed(void *arg) {
+  wxnet_app *app = arg;
+  __atomic_store_n(&poller_started, 1, __ATOMIC_SEQ_CST);
+  int closed = 0;
+  for (int i = 0; i < 1000 && closed < 3; i++) {
+    wxnet_event *ev = NULL;
+    wxnet_status st = wxnet_app_poll(app, -1, &ev);
+    if (st == WXNET_E_CLOSED) closed++;
+    else EX_CHECK(st == WXNET_OK && ev == NULL, "an idle app only returns when freed");
+    wxnet_event_free(ev);
+  }
+  __atomic_store_n(&poller_closed, closed, __ATOMIC_SEQ_CST);
+  return NULL;
 }
 
 static void never_called(void *ud, const wxnet_event *ev) {
@@ -162,6 +182,35 @@ int main(void) {
   EX_CHECK(ev == &sentinel, "out_event is untouched on error");
   EX_CHECK_STATUS(wxnet_app_set_wakeup(cb_app, on_wake, wake_pipe), WXNET_E_WRONG_MODE);
   EX_CHECK_STATUS(wxnet_app_free(cb_app), WXNET_OK);
+
+  /* wxnet_app_free wakes a thread blocked in wxnet_app_poll(-1) with WXNET_E_CLOSED, and every
+   * later call with the freed handle gets WXNET_E_CLOSED too (a handle names no memory),
+   * however the two threads interleave. */
+  wxnet_app *raced = NULL;
+  config = ex_config(NULL);
+  EX_CHECK_STATUS(wxnet_app_new(config, strlen(config), NULL, NULL, &raced), WXNET_OK);
+  free(config);
+  if (raced) {
+    pthread_t poller;
+    EX_CHECK(pthread_create(&poller, NULL, poll_until_closed, raced) == 0, "poller thread");
+    long deadline = ex_now_ms() + 10000;
+    while (!__atomic_load_n(&poller_started, __ATOMIC_SEQ_CST) && ex_now_ms() < deadline) sched_yield();
+    EX_CHECK_STATUS(wxnet_app_free(raced), WXNET_OK);
+    pthread_join(poller, NULL);
+    EX_CHECK(__atomic_load_n(&poller_closed, __ATOMIC_SEQ_CST) == 3, "the poller got WXNET_E_CLOSED, then again");
+    ev = &sentinel;
+    EX_CHECK_STATUS(wxnet_app_poll(raced, 0, &ev), WXNET_E_CLOSED);
+    EX_CHECK(ev == &sentinel, "out_event is untouched on error");
+    EX_CHECK_STATUS(wxnet_app_free(raced), WXNET_E_CLOSED);
+    EX_CHECK_STATUS(wxnet_app_set_background(raced, true), WXNET_E_CLOSED);
+    EX_CHECK_STATUS(wxnet_app_reset_connections(raced), WXNET_E_CLOSED);
+    EX_CHECK_STATUS(wxnet_app_set_wakeup(raced, on_wake, wake_pipe), WXNET_E_CLOSED);
+    char *options = ex_options("/json", NULL);
+    wxnet_task_id id = 42;
+    EX_CHECK_STATUS(wxnet_request(raced, options, strlen(options), NULL, 0, NULL, &id), WXNET_E_CLOSED);
+    EX_CHECK(id == 42, "out_task is untouched on errors");
+    free(options);
+  }
 
   ex_track_verify(&tracker);
   ex_tracker_free(&tracker);

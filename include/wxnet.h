@@ -67,6 +67,11 @@
 
 // One mini-program instance (opaque). Created by `wxnet_app_new`, freed by
 // `wxnet_app_free`.
+//
+// A `wxnet_app*` is not the address of anything: it names an entry of the
+// library's app table and that entry's generation, so a call that races
+// `wxnet_app_free`, or comes after it, finds no app and returns
+// `WXNET_E_CLOSED` instead of reading freed memory.
 typedef struct wxnet_app wxnet_app;
 
 // Status of every fallible call: `WXNET_OK` or a negative `WXNET_E_*`.
@@ -175,9 +180,12 @@ wxnet_status wxnet_app_new(const char *config_json,
 // freed); likewise from another app's callback when that app is itself
 // being freed from a callback of this one (a cycle that would wait forever). NULL: `WXNET_E_NULL_ARGUMENT`.
 //
+// While it runs, and after it returned `WXNET_OK`, every call with `app`
+// (a second free too) returns `WXNET_E_CLOSED`; a thread blocked in
+// `wxnet_app_poll` returns with `WXNET_E_CLOSED`.
+//
 // # Safety
-// `app` must be a live pointer from `wxnet_app_new`; it is invalid after
-// `WXNET_OK`.
+// `app`: a handle from `wxnet_app_new` (a freed one gives `WXNET_E_CLOSED`).
 wxnet_status wxnet_app_free(struct wxnet_app *app);
 
 // Tells the app it went to the background (`true`) or came back (`false`).
@@ -185,7 +193,7 @@ wxnet_status wxnet_app_free(struct wxnet_app *app);
 // `:fail interrupted`; new calls fail so until it is foreground again.
 //
 // # Safety
-// `app` must be a live pointer from `wxnet_app_new`.
+// `app`: a handle from `wxnet_app_new` (a freed one gives `WXNET_E_CLOSED`).
 wxnet_status wxnet_app_set_background(struct wxnet_app *app, bool background);
 
 // Drops every pooled connection of the app, for a host that learned the
@@ -203,7 +211,7 @@ wxnet_status wxnet_app_set_background(struct wxnet_app *app, bool background);
 // stay in use; `wxnet_last_error` says why).
 //
 // # Safety
-// `app` must be a live pointer from `wxnet_app_new`.
+// `app`: a handle from `wxnet_app_new` (a freed one gives `WXNET_E_CLOSED`).
 wxnet_status wxnet_app_reset_connections(struct wxnet_app *app);
 
 // Poll mode: waits up to `timeout_ms` (0: don't wait, -1: forever) and sets
@@ -212,7 +220,8 @@ wxnet_status wxnet_app_reset_connections(struct wxnet_app *app);
 // freed: `WXNET_E_CLOSED`.
 //
 // # Safety
-// `app` must be a live pointer from `wxnet_app_new`; `out_event` writable.
+// `app`: a handle from `wxnet_app_new` (a freed one gives `WXNET_E_CLOSED`);
+// `out_event` writable.
 wxnet_status wxnet_app_poll(struct wxnet_app *app,
                             int32_t timeout_ms,
                             struct wxnet_event **out_event);
@@ -226,7 +235,7 @@ wxnet_status wxnet_app_poll(struct wxnet_app *app,
 // `wake` NULL removes the hook.
 //
 // # Safety
-// `app` must be a live pointer from `wxnet_app_new`; `ud` must stay valid
+// `app`: a handle from `wxnet_app_new` (a freed one gives `WXNET_E_CLOSED`); `ud` must stay valid
 // while the hook is set.
 wxnet_status wxnet_app_set_wakeup(struct wxnet_app *app, void (*wake)(void *ud), void *ud);
 
@@ -280,7 +289,7 @@ wxnet_status wxnet_set_log_callback(wxnet_log_callback cb, void *ud, int32_t max
 // `out_len` is not NULL, is its length without the NUL. Any thread.
 //
 // # Safety
-// `app` live; `vpath` readable for `vpath_len` bytes; `out_path` writable;
+// `app` from `wxnet_app_new` (freed: `WXNET_E_CLOSED`); `vpath` readable for `vpath_len` bytes; `out_path` writable;
 // `out_len` NULL or writable.
 wxnet_status wxnet_app_resolve_path(const struct wxnet_app *app,
                                     const char *vpath,
@@ -322,7 +331,7 @@ void wxnet_string_free(char *s);
 // no event. Invalid option values are wx failures: a FAIL event.
 //
 // # Safety
-// `app` live; `options_json` readable for `options_len` bytes; `body`
+// `app` from `wxnet_app_new` (freed: `WXNET_E_CLOSED`); `options_json` readable for `options_len` bytes; `body`
 // readable for `body_len` bytes unless NULL; `out_task` writable.
 wxnet_status wxnet_request(struct wxnet_app *app,
                            const char *options_json,

@@ -21,6 +21,7 @@ use crate::task::{lookup, Control, Lookup, SocketControl, TaskShared, TaskTable}
 use crate::{policy, request, runtime, socket};
 
 /// A handle on an app; dropping it does not free the app, [`App::close`] does.
+#[derive(Clone)]
 pub struct App {
     core: Arc<AppCore>,
 }

@@ -12,18 +12,95 @@ use crate::App;
 
 /// One mini-program instance (opaque). Created by `wxnet_app_new`, freed by
 /// `wxnet_app_free`.
+///
+/// A `wxnet_app*` is not the address of anything: it names an entry of the
+/// library's app table and that entry's generation, so a call that races
+/// `wxnet_app_free`, or comes after it, finds no app and returns
+/// `WXNET_E_CLOSED` instead of reading freed memory.
 pub struct wxnet_app {
-    pub(super) app: App,
+    _opaque: [u8; 0],
 }
 
-/// Borrows the app behind a pointer.
-///
-/// # Safety
-/// `app` must be NULL or a live pointer from `wxnet_app_new`.
-pub(super) unsafe fn app_ref<'a>(app: *const wxnet_app) -> Result<&'a App, ApiError> {
+/// Bits of a handle that hold the slot's generation; the bits above hold the
+/// slot's index plus one (so no handle is NULL).
+const GENERATION_BITS: u32 = usize::BITS / 2;
+const GENERATION_MASK: usize = (1 << GENERATION_BITS) - 1;
+/// The most apps alive at once (65,535 where pointers have 32 bits).
+const MAX_SLOTS: usize = (1 << (usize::BITS - GENERATION_BITS)) - 1;
+
+enum SlotState {
+    Free,
+    Live(App),
+    /// `wxnet_app_free` is running: calls get `WXNET_E_CLOSED`.
+    Closing,
+}
+
+struct Slot {
+    generation: usize,
+    state: SlotState,
+}
+
+/// Every app of the process, by handle. A freed slot is reused with the next
+/// generation, so the table is as large as the most apps alive at once, and
+/// a stale handle would only name an app again after 2^16 (32-bit) or 2^32
+/// reuses of its slot.
+#[derive(Default)]
+struct AppTable {
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+}
+
+static APPS: std::sync::Mutex<AppTable> = std::sync::Mutex::new(AppTable {
+    slots: Vec::new(),
+    free: Vec::new(),
+});
+
+fn table() -> std::sync::MutexGuard<'static, AppTable> {
+    APPS.lock().expect("app table lock poisoned")
+}
+
+fn closed() -> ApiError {
+    ApiError::new(Status::Closed, "the app was freed or is being freed")
+}
+
+impl AppTable {
+    fn insert(&mut self, app: App) -> Result<*mut wxnet_app, ApiError> {
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None if self.slots.len() < MAX_SLOTS => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    state: SlotState::Free,
+                });
+                self.slots.len() - 1
+            }
+            None => return Err(ApiError::new(Status::InvalidState, "too many apps alive at once")),
+        };
+        let slot = &mut self.slots[index];
+        slot.state = SlotState::Live(app);
+        let handle = ((index + 1) << GENERATION_BITS) | slot.generation;
+        Ok(handle as *mut wxnet_app)
+    }
+
+    fn slot(&mut self, handle: *const wxnet_app) -> Result<&mut Slot, ApiError> {
+        let value = handle as usize;
+        let index = (value >> GENERATION_BITS).checked_sub(1).ok_or_else(closed)?;
+        let slot = self.slots.get_mut(index).ok_or_else(closed)?;
+        if slot.generation != value & GENERATION_MASK {
+            return Err(closed());
+        }
+        Ok(slot)
+    }
+}
+
+/// The app a handle names (a clone: the table's lock is not held while it
+/// is used).
+pub(super) fn app_ref(app: *const wxnet_app) -> Result<App, ApiError> {
     non_null(app, "app")?;
-    // SAFETY: non-NULL and, per the contract, a live wxnet_app.
-    Ok(unsafe { &(*app).app })
+    match &table().slot(app)?.state {
+        SlotState::Live(live) => Ok(live.clone()),
+        SlotState::Free | SlotState::Closing => Err(closed()),
+    }
 }
 
 /// Creates an app from its config JSON (`config_json`, `config_len` bytes,
@@ -60,9 +137,15 @@ pub unsafe extern "C" fn wxnet_app_new(
             })),
         };
         let app = App::new(config, mode)?;
-        let boxed = Box::into_raw(Box::new(wxnet_app { app }));
+        let handle = match table().insert(app.clone()) {
+            Ok(handle) => handle,
+            Err(e) => {
+                app.close()?;
+                return Err(e);
+            }
+        };
         // SAFETY: out_app checked non-NULL above.
-        unsafe { write_out(out_app, boxed) };
+        unsafe { write_out(out_app, handle) };
         Ok(())
     })
 }
@@ -75,17 +158,45 @@ pub unsafe extern "C" fn wxnet_app_new(
 /// freed); likewise from another app's callback when that app is itself
 /// being freed from a callback of this one (a cycle that would wait forever). NULL: `WXNET_E_NULL_ARGUMENT`.
 ///
+/// While it runs, and after it returned `WXNET_OK`, every call with `app`
+/// (a second free too) returns `WXNET_E_CLOSED`; a thread blocked in
+/// `wxnet_app_poll` returns with `WXNET_E_CLOSED`.
+///
 /// # Safety
-/// `app` must be a live pointer from `wxnet_app_new`; it is invalid after
-/// `WXNET_OK`.
+/// `app`: a handle from `wxnet_app_new` (a freed one gives `WXNET_E_CLOSED`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wxnet_app_free(app: *mut wxnet_app) -> wxnet_status {
     guard("wxnet_app_free", || {
-        // SAFETY: per the contract, a live app.
-        unsafe { app_ref(app) }?.close()?;
-        // SAFETY: live, from Box::into_raw in wxnet_app_new, closed above.
-        drop(unsafe { Box::from_raw(app) });
-        Ok(())
+        non_null(app, "app")?;
+        let live = {
+            let mut table = table();
+            let slot = table.slot(app)?;
+            match std::mem::replace(&mut slot.state, SlotState::Closing) {
+                SlotState::Live(live) => live,
+                other => {
+                    slot.state = other;
+                    return Err(closed());
+                }
+            }
+        };
+        // The table is not locked meanwhile: callbacks that run during the
+        // close may call the API (and get WXNET_E_CLOSED).
+        let outcome = live.close();
+        let mut table = table();
+        let index = (app as usize >> GENERATION_BITS) - 1;
+        let slot = table.slot(app).expect("a closing slot keeps its generation");
+        match outcome {
+            Ok(()) => {
+                slot.state = SlotState::Free;
+                slot.generation = (slot.generation + 1) & GENERATION_MASK;
+                table.free.push(index);
+                Ok(())
+            }
+            Err(e) => {
+                slot.state = SlotState::Live(live);
+                Err(e)
+            }
+        }
     })
 }
 
@@ -94,12 +205,11 @@ pub unsafe extern "C" fn wxnet_app_free(app: *mut wxnet_app) -> wxnet_status {
 /// `:fail interrupted`; new calls fail so until it is foreground again.
 ///
 /// # Safety
-/// `app` must be a live pointer from `wxnet_app_new`.
+/// `app`: a handle from `wxnet_app_new` (a freed one gives `WXNET_E_CLOSED`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wxnet_app_set_background(app: *mut wxnet_app, background: bool) -> wxnet_status {
     guard("wxnet_app_set_background", || {
-        // SAFETY: per the contract, a live app.
-        unsafe { app_ref(app) }?.set_background(background);
+        app_ref(app)?.set_background(background);
         Ok(())
     })
 }
@@ -119,13 +229,10 @@ pub unsafe extern "C" fn wxnet_app_set_background(app: *mut wxnet_app, backgroun
 /// stay in use; `wxnet_last_error` says why).
 ///
 /// # Safety
-/// `app` must be a live pointer from `wxnet_app_new`.
+/// `app`: a handle from `wxnet_app_new` (a freed one gives `WXNET_E_CLOSED`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wxnet_app_reset_connections(app: *mut wxnet_app) -> wxnet_status {
-    guard("wxnet_app_reset_connections", || {
-        // SAFETY: per the contract, a live app.
-        unsafe { app_ref(app) }?.reset_connections()
-    })
+    guard("wxnet_app_reset_connections", || app_ref(app)?.reset_connections())
 }
 
 /// Poll mode: waits up to `timeout_ms` (0: don't wait, -1: forever) and sets
@@ -134,7 +241,8 @@ pub unsafe extern "C" fn wxnet_app_reset_connections(app: *mut wxnet_app) -> wxn
 /// freed: `WXNET_E_CLOSED`.
 ///
 /// # Safety
-/// `app` must be a live pointer from `wxnet_app_new`; `out_event` writable.
+/// `app`: a handle from `wxnet_app_new` (a freed one gives `WXNET_E_CLOSED`);
+/// `out_event` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wxnet_app_poll(
     app: *mut wxnet_app,
@@ -153,8 +261,7 @@ pub unsafe extern "C" fn wxnet_app_poll(
                 ))
             }
         };
-        // SAFETY: per the contract, a live app.
-        let event = unsafe { app_ref(app) }?.poll(timeout)?;
+        let event = app_ref(app)?.poll(timeout)?;
         let raw = event.map(OwnedEvent::into_raw).unwrap_or(std::ptr::null_mut());
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out_event, raw) };
@@ -171,7 +278,7 @@ pub unsafe extern "C" fn wxnet_app_poll(
 /// `wake` NULL removes the hook.
 ///
 /// # Safety
-/// `app` must be a live pointer from `wxnet_app_new`; `ud` must stay valid
+/// `app`: a handle from `wxnet_app_new` (a freed one gives `WXNET_E_CLOSED`); `ud` must stay valid
 /// while the hook is set.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wxnet_app_set_wakeup(
@@ -188,7 +295,6 @@ pub unsafe extern "C" fn wxnet_app_set_wakeup(
                 unsafe { wake(ud as *mut c_void) }
             }) as crate::event::dispatch::Wakeup
         });
-        // SAFETY: per the contract, a live app.
-        unsafe { app_ref(app) }?.set_wakeup(hook)
+        app_ref(app)?.set_wakeup(hook)
     })
 }

@@ -51,7 +51,7 @@ unsafe fn give_string(text: String, out: *mut *mut c_char, out_len: *mut usize) 
 /// `out_len` is not NULL, is its length without the NUL. Any thread.
 ///
 /// # Safety
-/// `app` live; `vpath` readable for `vpath_len` bytes; `out_path` writable;
+/// `app` from `wxnet_app_new` (freed: `WXNET_E_CLOSED`); `vpath` readable for `vpath_len` bytes; `out_path` writable;
 /// `out_len` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wxnet_app_resolve_path(
@@ -63,8 +63,7 @@ pub unsafe extern "C" fn wxnet_app_resolve_path(
 ) -> wxnet_status {
     guard("wxnet_app_resolve_path", || {
         non_null(out_path, "out_path")?;
-        // SAFETY: per the contract above.
-        let app = unsafe { app_ref(app) }?;
+        let app = app_ref(app)?;
         // SAFETY: per the contract above.
         let vpath = unsafe { utf8_arg(vpath, vpath_len, "vpath") }?;
         let real = app.real_path(vpath)?;
@@ -98,8 +97,7 @@ pub unsafe extern "C" fn wxnet_app_virtual_path(
 ) -> wxnet_status {
     guard("wxnet_app_virtual_path", || {
         non_null(out_path, "out_path")?;
-        // SAFETY: per the contract above.
-        let app = unsafe { app_ref(app) }?;
+        let app = app_ref(app)?;
         // SAFETY: per the contract above.
         let real = unsafe { utf8_arg(real_path, real_len, "real_path") }?;
         let vpath = app.virtual_path(Path::new(real))?;

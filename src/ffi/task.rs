@@ -21,7 +21,7 @@ use crate::event::UserData;
 /// no event. Invalid option values are wx failures: a FAIL event.
 ///
 /// # Safety
-/// `app` live; `options_json` readable for `options_len` bytes; `body`
+/// `app` from `wxnet_app_new` (freed: `WXNET_E_CLOSED`); `options_json` readable for `options_len` bytes; `body`
 /// readable for `body_len` bytes unless NULL; `out_task` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wxnet_request(
@@ -43,8 +43,7 @@ pub unsafe extern "C" fn wxnet_request(
         let bytes_in = unsafe { bytes(body, body_len, "body") }?;
         // A non-NULL pointer is an ArrayBuffer (even an empty one); NULL means no binary data.
         let body = (!body.is_null()).then(|| Bytes::copy_from_slice(bytes_in));
-        // SAFETY: per the contract, a live app.
-        let id = unsafe { app_ref(app) }?.request(options, body, ud)?;
+        let id = app_ref(app)?.request(options, body, ud)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out_task, id) };
         Ok(())
@@ -68,8 +67,7 @@ unsafe fn start_with_options(
         non_null(options_json, "options_json")?;
         // SAFETY: caller guarantees the length.
         let options = unsafe { bytes(options_json.cast(), options_len, "options_json") }?;
-        // SAFETY: per the contract, a live app.
-        let id = start(unsafe { app_ref(app) }?, options)?;
+        let id = start(&app_ref(app)?, options)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out_task, id) };
         Ok(())
