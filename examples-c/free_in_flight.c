@@ -5,6 +5,7 @@
  */
 #include "common.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,24 @@ static void on_log(void *ud, int32_t level, const char *msg, size_t len) {
   if (strstr(msg, "s3cr3t") != NULL) __atomic_add_fetch(&log_leak, 1, __ATOMIC_SEQ_CST);
 }
 
+/* A pthread_key destructor runs after the thread's Rust thread-locals are gone: a wxnet call
+ * from there must still just return its status (it used to abort the process). */
+static pthread_key_t dtor_key;
+static int dtor_status = 1; /* atomic */
+
+static void key_destructor(void *unused) {
+  (void)unused;
+  __atomic_store_n(&dtor_status, wxnet_task_abort(12345), __ATOMIC_SEQ_CST);
+  (void)wxnet_last_error();
+}
+
+static void *thread_with_key(void *unused) {
+  (void)unused;
+  pthread_setspecific(dtor_key, &dtor_key);
+  (void)wxnet_task_abort(999); /* a failed call: this thread has a last error */
+  return NULL;
+}
+
 static void misuse(void) {
   char want[32];
   snprintf(want, sizeof want, "%d.%d.%d", WXNET_VERSION_MAJOR, WXNET_VERSION_MINOR, WXNET_VERSION_PATCH);
@@ -58,6 +77,13 @@ static void misuse(void) {
   EX_CHECK_STATUS(wxnet_app_set_background(NULL, true), WXNET_E_NULL_ARGUMENT);
   EX_CHECK_STATUS(wxnet_app_reset_connections(NULL), WXNET_E_NULL_ARGUMENT);
   wxnet_event_free(NULL); /* ignored */
+
+  EX_CHECK(pthread_key_create(&dtor_key, key_destructor) == 0, "pthread key");
+  pthread_t thread;
+  EX_CHECK(pthread_create(&thread, NULL, thread_with_key, NULL) == 0, "thread");
+  pthread_join(thread, NULL);
+  EX_CHECK_STATUS(__atomic_load_n(&dtor_status, __ATOMIC_SEQ_CST), WXNET_E_UNKNOWN_TASK);
+  pthread_key_delete(dtor_key);
 }
 
 static void misuse_request(wxnet_app *app) {

@@ -11,15 +11,25 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
+/// Records the detail of a failed call for `wxnet_last_error`. Never panics:
+/// on a thread whose thread-locals are being destroyed (a call from a
+/// `pthread_key` or C++ `thread_local` destructor) the detail is dropped.
 pub(super) fn set_last_error(detail: &str) {
     let clean: Vec<u8> = detail.bytes().filter(|b| *b != 0).collect();
     let text = CString::new(clean).expect("NUL bytes were filtered out");
-    LAST_ERROR.with(|e| *e.borrow_mut() = text);
+    let _ = LAST_ERROR.try_with(|e| {
+        if let Ok(mut last) = e.try_borrow_mut() {
+            *last = text;
+        }
+    });
 }
 
-/// The current thread's last error text (NUL-terminated, never NULL).
+/// The current thread's last error text (NUL-terminated, never NULL; empty
+/// where the thread-locals are gone).
 pub(super) fn last_error_ptr() -> *const core::ffi::c_char {
-    LAST_ERROR.with(|e| e.borrow().as_ptr())
+    LAST_ERROR
+        .try_with(|e| e.try_borrow().map(|last| last.as_ptr()).unwrap_or(c"".as_ptr()))
+        .unwrap_or(c"".as_ptr())
 }
 
 /// Runs an export's body: a panic becomes `WXNET_E_PANIC`, an error its
@@ -68,7 +78,15 @@ pub(super) unsafe fn bytes<'a>(ptr: *const u8, len: usize, param: &str) -> Resul
             ))
         };
     }
-    // SAFETY: non-NULL, and the caller guarantees `len` readable bytes for 'a.
+    // No object is larger than isize::MAX bytes: such a length is not a buffer.
+    if len > isize::MAX as usize {
+        return Err(ApiError::new(
+            Status::InvalidArgument,
+            format!("{param}: length {len} is larger than any buffer"),
+        ));
+    }
+    // SAFETY: non-NULL, at most isize::MAX, and the caller guarantees `len`
+    // readable bytes for 'a.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
@@ -99,5 +117,17 @@ mod tests {
             guard("x", || Err(ApiError::new(Status::NullArgument, "p is NULL"))),
             WXNET_E_NULL_ARGUMENT
         );
+    }
+
+    #[test]
+    fn a_length_no_buffer_can_have_is_refused() {
+        let one = [7u8];
+        // SAFETY: the length is refused before any byte is read.
+        let err = unsafe { bytes(one.as_ptr(), usize::MAX, "data") }.expect_err("too long");
+        assert_eq!(err.status, Status::InvalidArgument);
+        // SAFETY: (NULL, 0) reads nothing; one byte is readable at `one`.
+        assert_eq!(unsafe { bytes(std::ptr::null(), 0, "data") }.expect("empty"), b"");
+        // SAFETY: as above.
+        assert_eq!(unsafe { bytes(one.as_ptr(), 1, "data") }.expect("one byte"), [7]);
     }
 }

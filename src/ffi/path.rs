@@ -10,12 +10,11 @@ use super::guard::{bytes, guard, non_null, write_out};
 use super::wxnet_status;
 use crate::errors::{ApiError, Status};
 
-/// Reads a UTF-8 string argument.
+/// Reads a UTF-8 string argument (`(NULL, 0)` is empty, as every byte string).
 ///
 /// # Safety
 /// As for [`bytes`].
 unsafe fn utf8_arg<'a>(ptr: *const c_char, len: usize, param: &str) -> Result<&'a str, ApiError> {
-    non_null(ptr, param)?;
     // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
     let raw = unsafe { bytes(ptr.cast(), len, param) }?;
     std::str::from_utf8(raw).map_err(|_| ApiError::new(Status::InvalidArgument, format!("{param} is not UTF-8")))
