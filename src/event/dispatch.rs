@@ -81,6 +81,9 @@ struct Shared {
     event_ready: Condvar,
     /// Held while the hook runs, so replacing it waits for a running call.
     wakeup: Mutex<Option<Wakeup>>,
+    /// A replacement set from inside the running hook (whose thread holds
+    /// `wakeup`): put in place as the call returns, before `wakeup` is let go.
+    replacement: Mutex<Option<Option<Wakeup>>>,
     budget: Arc<Budget>,
 }
 
@@ -103,6 +106,7 @@ impl Dispatcher {
             dispatcher_wake: Condvar::new(),
             event_ready: Condvar::new(),
             wakeup: Mutex::new(None),
+            replacement: Mutex::new(None),
             budget: Budget::new(max_queued_bytes),
         });
         let theirs = shared.clone();
@@ -181,6 +185,13 @@ impl Dispatcher {
     pub fn set_wakeup(&self, wakeup: Option<Wakeup>) -> Result<(), ApiError> {
         if self.shared.callback_mode {
             return Err(ApiError::new(Status::WrongMode, "the wakeup hook is for poll mode"));
+        }
+        if std::thread::current().id() == self.thread_id {
+            // From inside the hook: this thread holds `wakeup` while the hook
+            // runs, so waiting for it would never end.
+            self.shared.lock().hook_set = wakeup.is_some();
+            *self.shared.replacement.lock().expect("replacement lock poisoned") = Some(wakeup);
+            return Ok(());
         }
         let mut hook = self.shared.wakeup.lock().expect("wakeup lock poisoned");
         self.shared.lock().hook_set = wakeup.is_some();
@@ -346,8 +357,12 @@ fn run_wakeup_hook(shared: &Shared) {
     while let Some(mut st) = shared.wait_for_work(|st| st.wake_due) {
         st.wake_due = false;
         drop(st);
-        if let Some(wake) = shared.wakeup.lock().expect("wakeup lock poisoned").as_ref() {
+        let mut hook = shared.wakeup.lock().expect("wakeup lock poisoned");
+        if let Some(wake) = hook.as_ref() {
             wake();
+        }
+        if let Some(replacement) = shared.replacement.lock().expect("replacement lock poisoned").take() {
+            *hook = replacement;
         }
     }
 }
@@ -460,5 +475,50 @@ mod tests {
         assert_eq!(d.queued_bytes(), 0);
         let err = d.poll(Some(Duration::ZERO)).expect_err("closed");
         assert_eq!(err.status, Status::Closed);
+    }
+
+    #[test]
+    fn a_hook_can_replace_or_remove_itself() {
+        let d = Arc::new(Dispatcher::start(Mode::Poll, 9, 1 << 20).expect("thread"));
+        let (woke_tx, woke_rx) = mpsc::channel();
+        let weak = Arc::downgrade(&d);
+        let tx = woke_tx.clone();
+        d.set_wakeup(Some(Box::new(move || {
+            let _ = tx.send("first");
+            // One-shot: the hook hands over to a second one from inside itself.
+            let d = weak.upgrade().expect("the test holds the dispatcher");
+            let tx = tx.clone();
+            let weak = Arc::downgrade(&d);
+            d.set_wakeup(Some(Box::new(move || {
+                let _ = tx.send("second");
+                let d = weak.upgrade().expect("the test holds the dispatcher");
+                d.set_wakeup(None).expect("removes itself");
+            })))
+            .expect("replaces itself");
+        })))
+        .expect("poll mode");
+        for (task, want) in [(1, Some("first")), (2, Some("second")), (3, None)] {
+            send(&d, task);
+            match want {
+                Some(want) => assert_eq!(woke_rx.recv_timeout(Duration::from_secs(10)), Ok(want)),
+                None => {
+                    // No hook: the event is there, and setting a hook from here still works.
+                    let got = d.poll(Some(Duration::from_secs(10))).expect("ok").expect("event");
+                    assert_eq!(got.task, task);
+                    let tx = woke_tx.clone();
+                    d.set_wakeup(Some(Box::new(move || {
+                        let _ = tx.send("third");
+                    })))
+                    .expect("set from another thread");
+                    send(&d, 4);
+                    assert_eq!(woke_rx.recv_timeout(Duration::from_secs(10)), Ok("third"));
+                }
+            }
+            if task < 3 {
+                assert_eq!(d.poll(Some(Duration::ZERO)).expect("ok").map(|e| e.task), Some(task));
+            }
+        }
+        assert!(woke_rx.try_recv().is_err(), "the removed hook did not run for task 3");
+        d.shutdown();
     }
 }

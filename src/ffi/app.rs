@@ -275,6 +275,8 @@ pub unsafe extern "C" fn wxnet_app_poll(
 /// particular it must not wait for the thread that may call
 /// `wxnet_app_set_wakeup` (replacing the hook waits for a running `wake` to
 /// return, so that `ud` is never used after the call that replaced it).
+/// `wake` itself may call `wxnet_app_set_wakeup` (NULL: one-shot): that call
+/// returns at once and the new hook takes over when `wake` returns.
 /// `wake` NULL removes the hook.
 ///
 /// # Safety
