@@ -263,19 +263,21 @@ const char *wxnet_status_str(wxnet_status status);
 // wxnet call on this thread; owned by the library.
 const char *wxnet_last_error(void);
 
-// Sets the process-wide log callback (`cb` NULL: logging off). It may be
-// called from any library thread, concurrently, and never receives URLs
+// Sets the process-wide log callback (`cb` NULL: logging off). It is
+// called on the library's log thread (`wxnet-log`), one record at a time
+// (at most 1024 wait; more are dropped and counted in a warning), never on
+// a network worker, and never receives URLs
 // with their query strings, header values, bodies or socket messages (the
 // records of the libraries wxnet uses are limited to their warnings and
 // errors). `max_level`: 1 error, 2 warn, 3 info, 4 debug, 5 trace. `ud` is
 // passed back as is.
 //
-// When this returns, the old callback is not running on any thread and is
-// never called again, so its `ud` may be freed; the only exception are
-// calls of the old callback that are themselves inside
-// `wxnet_set_log_callback` (the callback may call it: no lock is held
-// while it runs), which return after it. Records made by a thread that is
-// inside the callback are dropped.
+// When this returns, the old callback is not running and is never called
+// again, so its `ud` may be freed; the only exception is a call from inside
+// the old callback itself (the callback may call this: no lock is held
+// while it runs), which returns before the callback does. Records made
+// while the callback runs, on its thread, are dropped.
+// `WXNET_E_INVALID_STATE` when the log thread cannot be started.
 wxnet_status wxnet_set_log_callback(wxnet_log_callback cb, void *ud, int32_t max_level);
 
 // Maps one of this app's `wxfile://` paths (`vpath`, `vpath_len` bytes of

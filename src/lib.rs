@@ -76,6 +76,7 @@ pub mod testing {
     pub use crate::config::AppConfig;
     pub use crate::config::DEFAULT_MAX_SOCKET_MESSAGE_BYTES;
     pub use crate::http::decode::to_utf8;
+    pub use crate::logging::MAX_QUEUED_RECORDS as MAX_QUEUED_LOG_RECORDS;
     pub use crate::options::Opts;
     pub use crate::policy::{check_url, AllowedDomain, DomainKind, Policy};
     pub use crate::request::body::{encode_uri_component, place, Data};

@@ -12,14 +12,18 @@
 //!   traces).
 //! - Nothing from any other crate.
 //!
-//! The callback may call [`set_sink`] (the C `wxnet_set_log_callback`)
-//! itself: no lock is held while it runs. Records made on a thread while
-//! that thread is inside the callback are dropped (a callback that makes
-//! wxnet log would otherwise recurse without end).
+//! The callback runs on one thread of its own (`wxnet-log`), never on a
+//! network worker or a dispatcher: records wait for it in a queue of at most
+//! [`MAX_QUEUED_RECORDS`], so a callback that is slow or blocks costs the
+//! threads that log nothing but the records that do not fit (they are
+//! dropped and counted, and a warning says how many). The callback may call
+//! [`set_sink`] (the C `wxnet_set_log_callback`) itself: no lock is held
+//! while it runs. Records made while it runs, on its thread, are dropped (a
+//! callback that makes wxnet log would otherwise feed itself without end).
 
-use std::cell::RefCell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// The host's sink: (level 1 error .. 5 trace, message).
 pub type LogSink = Box<dyn Fn(i32, &str) + Send + Sync>;
@@ -50,29 +54,49 @@ pub fn passes_filter(target: &str, level: log::Level) -> bool {
     level <= log::Level::Warn && THIRD_PARTY.contains(&krate)
 }
 
-/// A registered sink and who is inside it right now. The counters are
-/// atomics only to be `Sync`: they are read and written with `STATE` held.
-struct Installed {
-    call: LogSink,
-    /// Calls of this sink in progress.
-    running: AtomicUsize,
-    /// Of those, the ones blocked in [`set_sink`].
-    parked: AtomicUsize,
+/// Records waiting for the log thread; one more is dropped (and counted).
+pub const MAX_QUEUED_RECORDS: usize = 1024;
+/// A record's text is cut to this many bytes (at a character boundary).
+const MAX_RECORD_BYTES: usize = 4096;
+
+type Sink = Arc<LogSink>;
+
+#[derive(Default)]
+struct Queue {
+    records: VecDeque<(i32, String)>,
+    /// Records dropped since the last warning about it.
+    dropped: u64,
+    sink: Option<Sink>,
+    /// The sink the log thread is calling right now.
+    delivering: Option<Sink>,
+    /// The log thread runs (started by the first sink).
+    started: bool,
 }
 
-/// The current sink; its lock also guards every sink's counters.
-static STATE: Mutex<Option<Arc<Installed>>> = Mutex::new(None);
-/// Signalled whenever a call ends or a caller parks.
-static CHANGED: Condvar = Condvar::new();
-static INSTALL: Once = Once::new();
+static QUEUE: Mutex<Queue> = Mutex::new(Queue {
+    records: VecDeque::new(),
+    dropped: 0,
+    sink: None,
+    delivering: None,
+    started: false,
+});
+/// Signalled when a record is queued or the sink changes.
+static READY: Condvar = Condvar::new();
+/// Signalled when a call of the sink ends.
+static DELIVERED: Condvar = Condvar::new();
+static INSTALL: std::sync::Once = std::sync::Once::new();
 
 thread_local! {
-    /// The sink this thread is calling right now, if any.
-    static INSIDE: RefCell<Option<Arc<Installed>>> = const { RefCell::new(None) };
+    /// Set on the log thread.
+    static ON_LOG_THREAD: Cell<bool> = const { Cell::new(false) };
 }
 
-fn state() -> MutexGuard<'static, Option<Arc<Installed>>> {
-    STATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+fn queue() -> MutexGuard<'static, Queue> {
+    QUEUE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn on_log_thread() -> bool {
+    ON_LOG_THREAD.try_with(Cell::get).unwrap_or(false)
 }
 
 struct Bridge;
@@ -83,56 +107,78 @@ impl log::Log for Bridge {
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if !self.enabled(record.metadata()) {
+        if !self.enabled(record.metadata()) || on_log_thread() {
             return;
         }
-        // A record made from inside the callback (or while the thread is
-        // being torn down) is dropped.
-        let nested = INSIDE.try_with(|inside| inside.borrow().is_some()).unwrap_or(true);
-        if nested {
+        let mut text = format!("{}: {}", record.target(), record.args());
+        if text.len() > MAX_RECORD_BYTES {
+            let mut cut = MAX_RECORD_BYTES;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+        }
+        let mut q = queue();
+        if q.sink.is_none() {
             return;
         }
-        let sink = {
-            let current = state();
-            let Some(sink) = current.as_ref() else {
-                return;
-            };
-            sink.running.fetch_add(1, Ordering::Relaxed);
-            sink.clone()
-        };
-        let _leave = Leave(sink.clone());
-        INSIDE.with(|inside| *inside.borrow_mut() = Some(sink.clone()));
-        let msg = format!("{}: {}", record.target(), record.args());
-        // No lock is held here: the callback may log or replace the sink.
-        (sink.call)(record.level() as i32, &msg);
+        if q.records.len() >= MAX_QUEUED_RECORDS {
+            q.dropped += 1;
+            return;
+        }
+        q.records.push_back((record.level() as i32, text));
+        drop(q);
+        READY.notify_one();
     }
 
     fn flush(&self) {}
 }
 
-/// Ends one call: clears the thread's marker, counts the call as finished
-/// and wakes a waiting [`set_sink`]. Runs even if the callback panics.
-struct Leave(Arc<Installed>);
+static BRIDGE: Bridge = Bridge;
 
-impl Drop for Leave {
-    fn drop(&mut self) {
-        let _ = INSIDE.try_with(|inside| inside.borrow_mut().take());
-        let _current = state();
-        self.0.running.fetch_sub(1, Ordering::Relaxed);
-        CHANGED.notify_all();
+/// The log thread: hands each queued record to the sink of the moment.
+fn deliver() {
+    let _ = ON_LOG_THREAD.try_with(|on| on.set(true));
+    let mut q = queue();
+    loop {
+        while q.records.is_empty() && q.dropped == 0 {
+            q = READY.wait(q).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        let Some(sink) = q.sink.clone() else {
+            q.records.clear();
+            q.dropped = 0;
+            continue;
+        };
+        let (level, text) = if q.dropped > 0 && log::max_level() >= log::LevelFilter::Warn {
+            let dropped = std::mem::take(&mut q.dropped);
+            let text = format!("wxnet::logging: {dropped} log records dropped: the log callback fell behind");
+            (log::Level::Warn as i32, text)
+        } else {
+            q.dropped = 0;
+            match q.records.pop_front() {
+                Some(record) => record,
+                None => continue,
+            }
+        };
+        q.delivering = Some(sink.clone());
+        drop(q);
+        // A panic in a Rust sink must not end the thread (C callbacks cannot unwind).
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink(level, &text)));
+        drop(sink);
+        q = queue();
+        q.delivering = None;
+        DELIVERED.notify_all();
     }
 }
 
-static BRIDGE: Bridge = Bridge;
-
 /// Sets (or with `None` removes) the sink and the most verbose level passed
-/// on (1 error .. 5 trace; other values clamp).
+/// on (1 error .. 5 trace; other values clamp). Records still queued go to
+/// the new sink (or are dropped with the old one).
 ///
-/// When it returns, the old sink is no longer running on any thread and is
-/// never called again, with one exception that avoids deadlocks: calls that
-/// are themselves inside `set_sink` (a callback replacing the sink) may
-/// still be on their way back out, the caller's own one included.
-pub fn set_sink(sink: Option<LogSink>, max_level: i32) {
+/// When it returns, the old sink is no longer running and is never called
+/// again, except when it is called from inside the old sink itself (which
+/// then returns after it). `Err` when the log thread cannot be started.
+pub fn set_sink(sink: Option<LogSink>, max_level: i32) -> std::io::Result<()> {
     INSTALL.call_once(|| {
         // If the embedding program installed its own `log` logger first, that
         // one keeps receiving our records; the host callback then stays unused.
@@ -146,38 +192,29 @@ pub fn set_sink(sink: Option<LogSink>, max_level: i32) {
         (true, 4) => log::LevelFilter::Debug,
         (true, _) => log::LevelFilter::Trace,
     };
-    let new = sink.map(|call| {
-        Arc::new(Installed {
-            call,
-            running: AtomicUsize::new(0),
-            parked: AtomicUsize::new(0),
-        })
-    });
-    let mut current = state();
-    let old = std::mem::replace(&mut *current, new);
+    let mut q = queue();
+    if sink.is_some() && !q.started {
+        std::thread::Builder::new().name("wxnet-log".into()).spawn(deliver)?;
+        q.started = true;
+    }
+    let old = std::mem::replace(&mut q.sink, sink.map(Arc::new));
     log::set_max_level(level);
-    let Some(old) = old else {
-        return;
-    };
-    // Park on the sink this thread is inside (if any), so that a set_sink on
-    // another thread does not wait for this call, then wait for the calls of
-    // the old sink that are not parked.
-    let mine = INSIDE.try_with(|inside| inside.borrow().clone()).ok().flatten();
-    if let Some(mine) = &mine {
-        mine.parked.fetch_add(1, Ordering::Relaxed);
-        CHANGED.notify_all();
+    if q.sink.is_none() {
+        q.records.clear();
+        q.dropped = 0;
     }
-    loop {
-        if old.running.load(Ordering::Relaxed) <= old.parked.load(Ordering::Relaxed) {
-            break;
+    READY.notify_one();
+    if !on_log_thread() {
+        while let (Some(running), Some(old)) = (&q.delivering, &old) {
+            if !Arc::ptr_eq(running, old) {
+                break;
+            }
+            q = DELIVERED.wait(q).unwrap_or_else(|poisoned| poisoned.into_inner());
         }
-        current = CHANGED.wait(current).unwrap_or_else(|poisoned| poisoned.into_inner());
     }
-    if let Some(mine) = &mine {
-        mine.parked.fetch_sub(1, Ordering::Relaxed);
-    }
-    drop(current);
-    // The old closure (and what it owns) is dropped here or by the last call
-    // still on its way out, never under the lock.
+    drop(q);
+    // The old closure (and what it owns) is dropped here, never under the
+    // lock, or by the log thread after the call it is making from inside it.
     drop(old);
+    Ok(())
 }

@@ -29,6 +29,8 @@ const TRACE: i32 = 5;
 
 static TURN: Mutex<()> = Mutex::new(());
 static RECORDS: Mutex<Vec<(i32, String)>> = Mutex::new(Vec::new());
+/// The names of the threads the callback ran on.
+static THREADS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 fn turn() -> MutexGuard<'static, ()> {
     TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -43,6 +45,11 @@ fn message(msg: *const c_char, len: usize) -> String {
 unsafe extern "C" fn collect(_ud: *mut c_void, level: i32, msg: *const c_char, len: usize) {
     let text = message(msg, len);
     RECORDS.lock().expect("records").push((level, text));
+    let name = std::thread::current().name().unwrap_or("").to_owned();
+    let mut threads = THREADS.lock().expect("threads");
+    if !threads.contains(&name) {
+        threads.push(name);
+    }
 }
 
 fn wait_for(events: &TestApp, id: u64, what: impl Fn(&[Got]) -> bool) -> Vec<Got> {
@@ -53,6 +60,7 @@ fn wait_for(events: &TestApp, id: u64, what: impl Fn(&[Got]) -> bool) -> Vec<Got
 fn no_secret_reaches_the_log_callback_at_trace_level() {
     let _turn = turn();
     RECORDS.lock().expect("records").clear();
+    THREADS.lock().expect("threads").clear();
     assert_eq!(
         wxnet_set_log_callback(Some(collect), std::ptr::null_mut(), TRACE),
         WXNET_OK
@@ -149,6 +157,8 @@ fn no_secret_reaches_the_log_callback_at_trace_level() {
         records.iter().any(|(level, m)| *level >= 4 && m.starts_with("wxnet")),
         "debug records of wxnet arrived: {records:?}"
     );
+    // Host code never runs on a network worker: the callback has a thread of its own.
+    assert_eq!(*THREADS.lock().expect("threads"), ["wxnet-log"]);
 }
 
 /// A callback that, on its first call, replaces itself (from inside the call).
@@ -192,11 +202,14 @@ fn the_callback_may_replace_itself_from_inside() {
         log::warn!(target: "wxnet::test", "first");
         log::warn!(target: "wxnet::test", "second");
     });
-    assert_eq!(
-        calls.load(Ordering::SeqCst),
-        2,
-        "both records arrived, the second at the new callback"
+    // Both records arrive (on the log thread), the second at the new callback.
+    wait_for_condition(
+        "both records arrived",
+        Duration::from_secs(20),
+        Duration::from_millis(5),
+        || calls.load(Ordering::SeqCst) >= 2,
     );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 
     // Many threads at once, each replacing the callback from inside it.
     let threads: Vec<_> = (0..4)
@@ -288,4 +301,70 @@ fn a_replaced_callback_is_never_running_after_the_replacement_returns() {
         t.join().expect("logger");
     }
     wxnet_set_log_callback(None, std::ptr::null_mut(), 0);
+}
+
+/// Holds the log thread inside the callback until the test opens the gate.
+static GATE: (Mutex<bool>, std::sync::Condvar) = (Mutex::new(false), std::sync::Condvar::new());
+
+unsafe extern "C" fn blocking(ud: *mut c_void, _level: i32, msg: *const c_char, len: usize) {
+    // SAFETY: `ud` is the `AtomicUsize` the test registered and keeps alive.
+    let calls = unsafe { &*(ud as *const AtomicUsize) };
+    calls.fetch_add(1, Ordering::SeqCst);
+    if message(msg, len).contains("dropped") {
+        RECORDS.lock().expect("records").push((0, message(msg, len)));
+    }
+    let (open, cv) = &GATE;
+    let guard = open.lock().expect("gate");
+    let _open = cv
+        .wait_timeout_while(guard, Duration::from_secs(60), |open| !*open)
+        .expect("gate");
+}
+
+/// A callback that blocks costs the library nothing but records: requests go on, the records
+/// that do not fit the queue are dropped, and a warning says how many once the callback is back.
+#[test]
+fn a_blocked_log_callback_does_not_stall_the_network() {
+    let _turn = turn();
+    RECORDS.lock().expect("records").clear();
+    *GATE.0.lock().expect("gate") = false;
+    let calls: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+    let ud = calls as *const AtomicUsize as *mut c_void;
+    assert_eq!(wxnet_set_log_callback(Some(blocking), ud, TRACE), WXNET_OK);
+    log::warn!(target: "wxnet::test", "the first record blocks the log thread");
+    wait_for_condition(
+        "the callback blocks",
+        Duration::from_secs(20),
+        Duration::from_millis(5),
+        || calls.load(Ordering::SeqCst) == 1,
+    );
+    let app = TestApp::new(json!({}));
+    for _ in 0..20 {
+        assert_success(&app.terminal(json!({"url": url("/json")})));
+    }
+    for i in 0..wxnet::testing::MAX_QUEUED_LOG_RECORDS + 10 {
+        log::warn!(target: "wxnet::test", "record {i}");
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "still blocked: nothing else was delivered"
+    );
+    {
+        let (open, cv) = &GATE;
+        *open.lock().expect("gate") = true;
+        cv.notify_all();
+    }
+    wait_for_condition(
+        "the drop warning",
+        Duration::from_secs(20),
+        Duration::from_millis(5),
+        || {
+            RECORDS
+                .lock()
+                .expect("records")
+                .iter()
+                .any(|(_, m)| m.contains("log records dropped"))
+        },
+    );
+    assert_eq!(wxnet_set_log_callback(None, std::ptr::null_mut(), 0), WXNET_OK);
 }

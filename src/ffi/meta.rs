@@ -4,7 +4,7 @@ use core::ffi::{c_char, c_void};
 
 use super::guard::{guard, last_error_ptr};
 use super::wxnet_status;
-use crate::errors::Status;
+use crate::errors::{ApiError, Status};
 
 /// The library version, e.g. "0.1.0". Static; never freed.
 #[unsafe(no_mangle)]
@@ -38,19 +38,21 @@ pub extern "C" fn wxnet_last_error() -> *const c_char {
 /// NUL-terminated, valid during the call only.
 pub type wxnet_log_callback = Option<unsafe extern "C" fn(ud: *mut c_void, level: i32, msg: *const c_char, len: usize)>;
 
-/// Sets the process-wide log callback (`cb` NULL: logging off). It may be
-/// called from any library thread, concurrently, and never receives URLs
+/// Sets the process-wide log callback (`cb` NULL: logging off). It is
+/// called on the library's log thread (`wxnet-log`), one record at a time
+/// (at most 1024 wait; more are dropped and counted in a warning), never on
+/// a network worker, and never receives URLs
 /// with their query strings, header values, bodies or socket messages (the
 /// records of the libraries wxnet uses are limited to their warnings and
 /// errors). `max_level`: 1 error, 2 warn, 3 info, 4 debug, 5 trace. `ud` is
 /// passed back as is.
 ///
-/// When this returns, the old callback is not running on any thread and is
-/// never called again, so its `ud` may be freed; the only exception are
-/// calls of the old callback that are themselves inside
-/// `wxnet_set_log_callback` (the callback may call it: no lock is held
-/// while it runs), which return after it. Records made by a thread that is
-/// inside the callback are dropped.
+/// When this returns, the old callback is not running and is never called
+/// again, so its `ud` may be freed; the only exception is a call from inside
+/// the old callback itself (the callback may call this: no lock is held
+/// while it runs), which returns before the callback does. Records made
+/// while the callback runs, on its thread, are dropped.
+/// `WXNET_E_INVALID_STATE` when the log thread cannot be started.
 #[unsafe(no_mangle)]
 pub extern "C" fn wxnet_set_log_callback(cb: wxnet_log_callback, ud: *mut c_void, max_level: i32) -> wxnet_status {
     let ud = ud as usize;
@@ -65,7 +67,7 @@ pub extern "C" fn wxnet_set_log_callback(cb: wxnet_log_callback, ud: *mut c_void
                 unsafe { cb(ud as *mut c_void, level, text.as_ptr().cast(), msg.len()) }
             }) as crate::logging::LogSink
         });
-        crate::logging::set_sink(sink, max_level);
-        Ok(())
+        crate::logging::set_sink(sink, max_level)
+            .map_err(|e| ApiError::new(Status::InvalidState, format!("cannot start the log thread: {e}")))
     })
 }

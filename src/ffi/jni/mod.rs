@@ -356,7 +356,8 @@ pub extern "system" fn Java_com_wxnet_internal_Native_setLogSink(
             // still use it, also when a log call itself replaces the sink.
             Some(Box::new(move |level: i32, msg: &str| deliver_log(&ctx, level, msg)) as crate::logging::LogSink)
         };
-        crate::logging::set_sink(sink, max_level);
+        crate::logging::set_sink(sink, max_level)
+            .map_err(|e| ApiError::new(Status::InvalidState, format!("cannot start the log thread: {e}")))?;
         Ok(())
     })
 }
