@@ -2,13 +2,24 @@
 
 Threading and lifetimes:
 
-* Callback mode (the default): the library calls one ``CFUNCTYPE`` trampoline, held
-  by the App for its whole life, on the app's dispatcher thread, one event at a time.
-  ctypes takes the GIL for it; every wxnet call goes through ``ctypes.CDLL``, which
-  releases the GIL, so ``close()`` can wait for running callbacks without deadlock.
+* Callback mode (the default): the library calls one module-level ``CFUNCTYPE``
+  trampoline (:data:`_EVENT_TRAMPOLINE`, shared by every app and never freed) on the
+  app's dispatcher thread, one event at a time; its ``app_user_data`` is an integer
+  token that names the App in :data:`_open_apps`. ctypes takes the GIL for it; every
+  wxnet call goes through ``ctypes.CDLL``, which releases the GIL, so ``close()`` can
+  wait for running callbacks without deadlock.
 * Poll mode (``App(config, poll=True)``): nothing runs on library threads except the
-  optional wakeup hook; :meth:`App.poll` copies and frees each event on the caller's
-  thread.
+  optional wakeup hook (also one never-freed trampoline, :data:`_WAKE_TRAMPOLINE`, that
+  calls the App's current hook); :meth:`App.poll` copies and frees each event on the
+  caller's thread.
+* An App lives until :meth:`App.close` (or interpreter exit): :data:`_open_apps` holds
+  every open App strongly, so an App dropped without ``close()`` is not collected
+  while the library may still deliver to it (it leaks until exit instead). At exit an
+  ``atexit`` hook closes the apps still open, then removes the log sink, so no library
+  thread calls into a finalizing interpreter.
+* The app handle is a generation-checked table entry: a call racing ``close()`` on
+  another thread (``poll(-1)`` included) gets ``WXNET_E_CLOSED``, raised as
+  :class:`~wxnet.ClosedError`, an :class:`~wxnet.AppClosedError`.
 * Each task gets an integer token as its ``task_user_data``; the App keeps
   ``token -> Task`` until the task's terminal event, so handlers and futures stay
   alive exactly as long as the library may still deliver to them.
@@ -25,10 +36,10 @@ import logging
 import os
 import threading
 import time
-import weakref
 from typing import Any, Callable, Mapping, Optional, Union
 
-from . import _ffi, aio
+from . import _ffi, aio, log
+from ._hooks import HookSlot
 from .errors import AppClosedError, WouldDeadlockError
 from .events import Event, EventKind
 from .options import AppConfig, ConnectSocketOptions, DownloadFileOptions, RequestOptions, UploadFileOptions
@@ -42,7 +53,47 @@ Config = Union[AppConfig, Mapping[str, Any], str, bytes]
 
 CallbackErrorHook = Callable[[BaseException, str], None]
 
-_live_apps: "weakref.WeakSet[App]" = weakref.WeakSet()
+#: Every App between its creation and the end of its close(), by its token (the
+#: ``app_user_data`` the trampolines get). Strong references: see the module docstring.
+_open_apps: dict[int, App] = {}
+_open_apps_lock = threading.Lock()
+_app_tokens = itertools.count(1)
+
+
+def _dispatch_event(app_ud: Optional[int], event_ptr: Any) -> None:
+    """The callback-mode trampoline (dispatcher thread). Never raises into C."""
+    try:
+        app = _open_apps.get(app_ud or 0)
+        if app is None:  # cannot happen: an App stays registered until wxnet_app_free returned
+            _log.error("wxnet event for unknown app token %r dropped", app_ud)
+            return
+        app._on_event(event_ptr)
+    except BaseException:  # noqa: BLE001 - nothing may unwind into C
+        try:
+            _log.exception("wxnet event trampoline")
+        except BaseException:  # noqa: BLE001
+            pass
+
+
+def _dispatch_wake(ud: Optional[int]) -> None:
+    """The poll-mode wakeup trampoline (dispatcher thread). Never raises into C."""
+    try:
+        app = _open_apps.get(ud or 0)
+        if app is not None:
+            app._on_wake()
+    except BaseException:  # noqa: BLE001 - nothing may unwind into C
+        try:
+            _log.exception("wxnet wakeup trampoline")
+        except BaseException:  # noqa: BLE001
+            pass
+
+
+#: The only event callback and wakeup hook the library is ever given: module-level,
+#: never freed, so no C call can reach a freed ctypes callback.
+_EVENT_TRAMPOLINE = _ffi.EVENT_CALLBACK(_dispatch_event)
+_WAKE_TRAMPOLINE = _ffi.WAKE_CALLBACK(_dispatch_wake)
+_NULL_EVENT_CALLBACK = _ffi.EVENT_CALLBACK()  # poll mode
+_NULL_WAKE_CALLBACK = _ffi.WAKE_CALLBACK()  # no wakeup hook
 
 
 def _json_bytes(value: Any, what: str) -> bytes:
@@ -64,7 +115,9 @@ def _default_error_hook(exc: BaseException, where: str) -> None:
 
 class App:
     """One mini-program instance. Use it as a context manager (``with`` or
-    ``async with``), or call :meth:`close`.
+    ``async with``), or call :meth:`close`. An App lives until :meth:`close` (or until
+    interpreter exit, where the apps still open are closed): dropping the last reference
+    does not free it.
 
     Args:
         config: the app config (see the C ABI spec); ``appId`` is required.
@@ -88,23 +141,35 @@ class App:
         self._lock = threading.Lock()
         self._tasks: dict[int, Task] = {}
         self._tokens = itertools.count(1)
+        self._starting: set[int] = set()  # tokens of tasks whose start call is running
         self._closing = False
         self._closed = False
         self._poll_mode = poll
         self._error_hook = on_callback_error or _default_error_hook
-        self._wake_hooks: list[Any] = []  # every hook ever set, alive as long as the App
+        # The wakeup hook (poll mode) the wake trampoline calls; replaced without
+        # keeping old ones (see wxnet._hooks).
+        self._wake_slot: HookSlot[Callable[[], None]] = HookSlot(self._install_wake)
         #: The events this app's asyncio helpers handed to event loops and the loops have
         #: not handled yet: bounded, see :class:`wxnet.aio.LoopBacklog`.
         self.loop_backlog = aio.LoopBacklog()
-        # A NULL function pointer selects poll mode.
-        self._callback = _ffi.EVENT_CALLBACK() if poll else _ffi.EVENT_CALLBACK(self._on_event)
+        self._handle: Optional[int] = None
+        self._token = next(_app_tokens)
+        # Registered before wxnet_app_new: from then on the library may call the
+        # trampoline with this token. A NULL function pointer selects poll mode.
+        with _open_apps_lock:
+            _open_apps[self._token] = self
         out = ctypes.c_void_p()
-        _ffi.check(
-            _ffi.lib.wxnet_app_new(raw, len(raw), self._callback, None, ctypes.byref(out)),
-            "wxnet_app_new",
-        )
-        self._handle: Optional[int] = out.value
-        _live_apps.add(self)
+        try:
+            _ffi.check(
+                _ffi.lib.wxnet_app_new(raw, len(raw), _NULL_EVENT_CALLBACK if poll else _EVENT_TRAMPOLINE,
+                                       self._token, ctypes.byref(out)),
+                "wxnet_app_new",
+            )
+        except BaseException:
+            with _open_apps_lock:
+                _open_apps.pop(self._token, None)
+            raise
+        self._handle = out.value
 
     def __enter__(self) -> App:
         return self
@@ -287,23 +352,34 @@ class App:
     def set_wakeup(self, wake: Optional[Callable[[], None]]) -> None:
         """Poll mode: ``wake()`` runs on a library thread whenever the event queue goes
         from empty to non-empty; it must only schedule a :meth:`poll` on your own thread
-        (e.g. ``loop.call_soon_threadsafe``). None removes the hook."""
-        if wake is None:
-            hook = _ffi.WAKE_CALLBACK()  # NULL removes the hook
-        else:
-            if not callable(wake):
-                raise TypeError("wake must be callable or None")
+        (e.g. ``loop.call_soon_threadsafe``). None removes the hook.
 
-            def trampoline(_ud: Any) -> None:
-                try:
-                    wake()
-                except Exception as exc:
-                    self._report_callback_error(exc, "wakeup hook")
+        When this returns, the previous hook is not running on another thread and is
+        not called again (it is released). The hook may call ``set_wakeup`` itself
+        (``set_wakeup(None)`` makes it one-shot).
 
-            hook = _ffi.WAKE_CALLBACK(trampoline)
-            self._wake_hooks.append(hook)
-        _ffi.check(_ffi.lib.wxnet_app_set_wakeup(self._require_handle(), hook, None),
+        Raises :class:`~wxnet.WrongModeError` on a callback-mode app and
+        :class:`~wxnet.AppClosedError` once the app is closed."""
+        if wake is not None and not callable(wake):
+            raise TypeError("wake must be callable or None")
+        self._require_handle()
+        self._wake_slot.replace(wake)
+
+    def _install_wake(self, wake: Optional[Callable[[], None]]) -> None:
+        hook = _NULL_WAKE_CALLBACK if wake is None else _WAKE_TRAMPOLINE
+        _ffi.check(_ffi.lib.wxnet_app_set_wakeup(self._require_handle(), hook, self._token),
                    "wxnet_app_set_wakeup")
+
+    def _on_wake(self) -> None:
+        """Called by the wake trampoline (dispatcher thread)."""
+        wake = self._wake_slot.enter()
+        try:
+            if wake is not None:
+                wake()
+        except Exception as exc:
+            self._report_callback_error(exc, "wakeup hook")
+        finally:
+            self._wake_slot.leave()
 
     # -- closing ---------------------------------------------------------------------
 
@@ -335,12 +411,18 @@ class App:
             with self._lock:
                 self._closing = False
             raise
+        # wxnet_app_free returned: no callback or wakeup hook of this app runs any more,
+        # and none will (nor can the handle reach it: later calls get WXNET_E_CLOSED).
         with self._lock:
             self._closed = True
             self._handle = None
-            orphans = list(self._tasks.items())
+            # Tasks whose start call still runs are left to it (see _start): it either
+            # failed with WXNET_E_CLOSED (no task) or started one before the free.
+            orphans = [(token, task) for token, task in self._tasks.items() if token not in self._starting]
             self._tasks.clear()
-        _live_apps.discard(self)
+        with _open_apps_lock:
+            _open_apps.pop(self._token, None)
+        self._wake_slot.forget()
         for _token, task in orphans:
             if not self._poll_mode:
                 self._report_callback_error(
@@ -351,6 +433,8 @@ class App:
 
     def _abort_and_drain(self, timeout: float) -> None:
         for task in self.live_tasks:
+            if not task.id:
+                continue  # its start call is still running: _start aborts it (it sees _closing)
             try:
                 task.abort()
             except Exception as exc:  # an id the library forgot: reported, draining goes on
@@ -392,18 +476,37 @@ class App:
             token = next(self._tokens)
             # Registered before the call: the dispatcher may deliver before it returns.
             self._tasks[token] = task
+            self._starting.add(token)
         out = ctypes.c_uint64()
         try:
             _ffi.check(start(token, out), call)
         except BaseException:
+            # Not started (WXNET_E_CLOSED when close() freed the app meanwhile: raised as
+            # a ClosedError, an AppClosedError): no event will come.
             with self._lock:
                 self._tasks.pop(token, None)
+                self._starting.discard(token)
             raise
-        task.id = out.value
+        with self._lock:
+            task.id = out.value
+            self._starting.discard(token)
+            closing, closed = self._closing, self._closed
+        if closed and not task.done:
+            # Started just before a poll-mode close() freed the app, whose queue took the
+            # terminal event with it: synthesize it, as close() does for its orphans.
+            task._deliver(_synthesized_terminal(task))
+        elif closing:
+            # close() began while the start call ran, so it may not have seen the id:
+            # abort here, so that its drain (poll mode) gets the terminal event.
+            try:
+                task.abort()
+            except Exception:  # noqa: BLE001 - the app was freed meanwhile (see above)
+                pass
         return task
 
-    def _on_event(self, _app_ud: Any, event_ptr: Any) -> None:
-        """The callback-mode trampoline (dispatcher thread). Never raises into C."""
+    def _on_event(self, event_ptr: Any) -> None:
+        """Called by the callback-mode trampoline (dispatcher thread) with the borrowed
+        event, valid during the call only. Never raises."""
         try:
             raw = event_ptr.contents
             event = Event.from_raw(raw)
@@ -442,10 +545,13 @@ def _synthesized_terminal(task: Task) -> Event:
 
 @atexit.register
 def _close_leftover_apps() -> None:
-    """Frees apps still open at interpreter exit, so no dispatcher thread calls into a
-    finalizing interpreter."""
-    for app in list(_live_apps):
+    """Frees apps still open at interpreter exit, then removes the log sink, so no
+    library thread calls a trampoline of a finalizing interpreter."""
+    with _open_apps_lock:
+        leftovers = list(_open_apps.values())
+    for app in leftovers:
         try:
             app.close(drain_timeout=0.5)
         except Exception:
             _log.exception("closing %r at exit", app)
+    log._remove_at_exit()

@@ -8,8 +8,8 @@ Every exception of this package derives from :class:`WxnetError`, so
   number and the library's ``wxnet_last_error()`` detail.
 * :class:`WxFail`: a wx-level failure (policy, DNS, TLS, timeout, abort...), i.e. a
   FAIL event, carrying ``errMsg`` and ``errno`` exactly as mini-program code sees them.
-* :class:`SocketClosed` (the socket ended) and :class:`AppClosedError` (the App was
-  closed by this binding).
+* :class:`SocketClosed` (the socket ended) and :class:`AppClosedError` (the App is
+  closed; :class:`ClosedError`, the library's ``WXNET_E_CLOSED``, is one too).
 """
 
 from __future__ import annotations
@@ -77,8 +77,18 @@ class WouldDeadlockError(CallError):
     """``WXNET_E_WOULD_DEADLOCK`` (-7): ``App.close()`` from inside that app's callback."""
 
 
-class ClosedError(CallError):
-    """``WXNET_E_CLOSED`` (-8): the app is being freed."""
+class AppClosedError(WxnetError, RuntimeError):
+    """The :class:`~wxnet.App` is closed (or being closed); no call may use it.
+
+    Raised by the binding for a call on an App whose :meth:`~wxnet.App.close` began, and,
+    as :class:`ClosedError`, when the library answers ``WXNET_E_CLOSED`` because another
+    thread freed the app during the call (e.g. a thread blocked in ``App.poll(-1)``).
+    ``except wxnet.AppClosedError`` catches both."""
+
+
+class ClosedError(CallError, AppClosedError):
+    """``WXNET_E_CLOSED`` (-8): the app is being freed, or was freed, while the call ran.
+    Also an :class:`AppClosedError`."""
 
 
 class PanicError(CallError):
@@ -96,10 +106,6 @@ STATUS_ERRORS: dict[int, type[CallError]] = {
     -8: ClosedError,
     -99: PanicError,
 }
-
-
-class AppClosedError(WxnetError, RuntimeError):
-    """The :class:`~wxnet.App` was closed by this binding; no call may use it."""
 
 
 class WxFail(WxnetError):
