@@ -226,7 +226,7 @@ pub fn multipart(data: &[u8]) {
     let file = fuzz_upload_file(content);
     let m = Multipart::new(
         field,
-        file.clone(),
+        std::fs::File::open(&file).expect("the fuzz upload file exists"),
         content.len() as u64,
         filename,
         crate::transfer::mime::mime_for(filename),

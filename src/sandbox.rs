@@ -126,6 +126,39 @@ impl Sandbox {
         Ok(real)
     }
 
+    /// An existing regular file to read (uploads), opened now: the handle is
+    /// what every hop of the upload reads, so nothing swapped in at the path
+    /// later (a symlink to a file outside, a FIFO) is ever read. Opened
+    /// without blocking (a FIFO cannot hold the thread), then checked to be
+    /// the very file the path check found: a regular file, the same device
+    /// and inode, at a path that still has no symlink in it.
+    pub fn open_existing_file(&self, vpath: &str) -> Result<(std::fs::File, u64), SandboxError> {
+        let real = self.existing_file(vpath)?;
+        let missing = |e: std::io::Error| SandboxError::Missing(format!("{vpath}: {e}"));
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        let file = options.open(&real).map_err(missing)?;
+        let opened = file.metadata().map_err(missing)?;
+        if !opened.is_file() {
+            return Err(SandboxError::Missing(format!("{vpath} is not a regular file")));
+        }
+        let still = real.canonicalize().map_err(missing)?;
+        let at_path = std::fs::symlink_metadata(&real).map_err(missing)?;
+        #[cfg(unix)]
+        let same = {
+            use std::os::unix::fs::MetadataExt;
+            (opened.dev(), opened.ino()) == (at_path.dev(), at_path.ino())
+        };
+        #[cfg(not(unix))]
+        let same = at_path.is_file() && at_path.len() == opened.len();
+        if still != real || !same {
+            return Err(SandboxError::Invalid("changed while it was being opened".into()));
+        }
+        Ok((file, opened.len()))
+    }
+
     /// A destination under `wxfile://usr/` to write (downloads with
     /// `filePath`). Missing parent directories are created inside the
     /// directory, one level at a time, and only after the existing part of

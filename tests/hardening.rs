@@ -6,6 +6,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 use support::*;
 
@@ -219,4 +221,106 @@ fn a_timeout_beyond_any_clock_is_harmless() {
         wxnet::socket_of(id).expect("socket").close(1000, "").expect("close");
         assert_socket_lifecycle(&app.closed(id));
     }
+}
+
+/// Whether this process has a file descriptor open on `path` (Linux: /proc/self/fd).
+#[cfg(target_os = "linux")]
+fn fd_open_on(path: &std::path::Path) -> bool {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .any(|target| target == path)
+}
+
+/// An upload reads the very file it checked, whatever is swapped in at its path while it
+/// waits for a slot: a symlink to a file outside the sandbox (which it used to send), or a
+/// FIFO (whose blocking open used to stall the library's only network worker).
+#[cfg(target_os = "linux")]
+#[test]
+fn an_upload_sends_the_file_it_checked_whatever_is_swapped_in_later() {
+    for swap in ["symlink", "fifo"] {
+        let dirs = Dirs::new();
+        let mut config = dirs.config();
+        config["maxConcurrentRequests"] = json!(1);
+        let app = TestApp::new(config);
+        let inside = dirs.usr().join("a.txt");
+        std::fs::write(&inside, b"the checked file").expect("write");
+        let inside = inside.canonicalize().expect("canonical");
+        let outside = dirs.root.join("outside.txt");
+        std::fs::write(&outside, b"a file outside the sandbox").expect("write");
+
+        // One request holds the only slot; the upload is checked (its file opened) and waits.
+        let holder = app.start(json!({"url": url("/delay/600000")}));
+        let up = app
+            .app
+            .upload_file(
+                json!({"url": up_url("/upload"), "filePath": "wxfile://usr/a.txt", "name": "f"})
+                    .to_string()
+                    .as_bytes(),
+                wxnet::UserData(8),
+            )
+            .expect("upload starts");
+        wait_for_condition(
+            "the upload opened its file",
+            Duration::from_secs(20),
+            Duration::from_millis(2),
+            || fd_open_on(&inside),
+        );
+        std::fs::remove_file(&inside).expect("remove");
+        match swap {
+            "symlink" => std::os::unix::fs::symlink(&outside, &inside).expect("symlink"),
+            _ => {
+                let status = std::process::Command::new("mkfifo")
+                    .arg(&inside)
+                    .status()
+                    .expect("mkfifo");
+                assert!(status.success(), "mkfifo");
+            }
+        }
+        wxnet::task_abort(holder).expect("abort the holder");
+        let got = last(app.events.wait(up, Duration::from_secs(60)));
+        assert_success(&got);
+        let files = &got.data_json()["files"];
+        assert_eq!(files[0]["size"], 16, "{swap}: {files}");
+        assert_eq!(
+            files[0]["sha256"],
+            wxnet_testserver::digest_hex(b"the checked file"),
+            "{swap}: the server got another file"
+        );
+    }
+}
+
+/// A download checks its destination's directory again before it creates its file and
+/// before it renames it into place: a directory swapped for a symlink to a place outside
+/// the sandbox while the download waited fails it, and nothing is written outside.
+#[cfg(unix)]
+#[test]
+fn a_download_whose_directory_is_swapped_for_a_symlink_writes_nothing_outside() {
+    let dirs = Dirs::new();
+    let mut config = dirs.config();
+    config["maxConcurrentRequests"] = json!(1);
+    let app = TestApp::new(config);
+    std::fs::create_dir_all(dirs.usr().join("d")).expect("mkdir d");
+    let outside = dirs.root.join("outside");
+    std::fs::create_dir_all(outside.join("n")).expect("mkdir outside/n");
+
+    let holder = app.start(json!({"url": url("/delay/600000")}));
+    let down = app.start_download(json!({"url": dl_url("/bytes/1000"), "filePath": "wxfile://usr/d/n/f.bin"}));
+    // The check creates the missing `n`: it has run.
+    wait_for_condition(
+        "the download checked its path",
+        Duration::from_secs(20),
+        Duration::from_millis(2),
+        || dirs.usr().join("d/n").is_dir(),
+    );
+    std::fs::rename(dirs.usr().join("d"), dirs.usr().join("d-was")).expect("move d away");
+    std::os::unix::fs::symlink(&outside, dirs.usr().join("d")).expect("symlink d");
+    wxnet::task_abort(holder).expect("abort the holder");
+    let got = last(app.events.wait(down, Duration::from_secs(60)));
+    assert_eq!(got.kind, wxnet::EventKind::Fail, "{got:?}");
+    assert_eq!(
+        std::fs::read_dir(outside.join("n")).expect("outside/n").count(),
+        0,
+        "a file was written outside userDataDir"
+    );
 }

@@ -1,7 +1,9 @@
 //! The multipart/form-data body of an upload: form fields, then one file
 //! part streamed from disk (never read whole), with an exact Content-Length.
+//! The file is the handle opened when the upload was checked; each hop reads
+//! it from its start with positional reads (a hop that is dropped late never
+//! moves another hop's position).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -9,9 +11,8 @@ use futures_util::{stream, StreamExt, TryStreamExt};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use serde_json::{Map, Value};
-use tokio_util::io::ReaderStream;
 
-use crate::errors::{Errno, WxError};
+use crate::errors::WxError;
 use crate::net::client::ReqBody;
 use crate::options::js_string;
 
@@ -25,7 +26,7 @@ pub struct Multipart {
     boundary: String,
     head: Bytes,
     tail: Bytes,
-    file: PathBuf,
+    file: Arc<std::fs::File>,
     file_len: u64,
     on_sent: OnSent,
 }
@@ -39,7 +40,7 @@ fn quote(name: &str) -> String {
 impl Multipart {
     pub fn new(
         field: &str,
-        file: PathBuf,
+        file: std::fs::File,
         file_len: u64,
         filename: &str,
         content_type: &str,
@@ -65,7 +66,7 @@ impl Multipart {
             boundary,
             head: Bytes::from(head),
             tail: Bytes::from(tail),
-            file,
+            file: Arc::new(file),
             file_len,
             on_sent,
         }
@@ -79,11 +80,22 @@ impl Multipart {
         self.head.len() as u64 + self.file_len + self.tail.len() as u64
     }
 
-    /// A fresh streaming body (opens the file now).
+    /// A fresh streaming body: the file from its first byte.
     pub fn body(&self) -> Result<ReqBody, WxError> {
-        let file = std::fs::File::open(&self.file)
-            .map_err(|e| WxError::new(Errno::PermissionDenied, format!("can not open the upload file: {e}")))?;
-        let file = ReaderStream::with_capacity(tokio::fs::File::from_std(file), READ_CHUNK);
+        let file = stream::try_unfold((self.file.clone(), 0u64), |(file, offset)| async move {
+            let (file, chunk) = tokio::task::spawn_blocking(move || {
+                let chunk = read_at(&file, offset, READ_CHUNK);
+                (file, chunk)
+            })
+            .await
+            .map_err(std::io::Error::other)?;
+            let chunk = chunk?;
+            if chunk.is_empty() {
+                return Ok(None);
+            }
+            let next = offset + chunk.len() as u64;
+            Ok::<_, std::io::Error>(Some((chunk, (file, next))))
+        });
         let expected = self.file_len;
         let mut read = 0u64;
         let file = file.map(move |chunk| {
@@ -108,4 +120,15 @@ impl Multipart {
             counted.map_err(|e| Box::new(e) as crate::net::client::BodyError),
         )))
     }
+}
+
+/// Up to `len` bytes of `file` from `offset` (fewer at its end, none past it).
+fn read_at(file: &std::fs::File, offset: u64, len: usize) -> std::io::Result<Bytes> {
+    let mut buf = vec![0; len];
+    #[cfg(unix)]
+    let n = std::os::unix::fs::FileExt::read_at(file, &mut buf, offset)?;
+    #[cfg(windows)]
+    let n = std::os::windows::fs::FileExt::seek_read(file, &mut buf, offset)?;
+    buf.truncate(n);
+    Ok(Bytes::from(buf))
 }

@@ -180,8 +180,22 @@ struct PartFile {
     file: Option<tokio::fs::File>,
 }
 
+/// The destination's directory is still the one the sandbox check found: a
+/// canonical path (no symlink in it now; the check returned a canonical
+/// one, inside the sandbox). Checked again right before the `.part` file is
+/// created and right before it is renamed, since a download may wait long
+/// between its check and those steps (in the queue, for the response).
+fn still_checked_dir(dest: &Path) -> Result<(), WxError> {
+    let dir = dest.parent().expect("destinations have a directory");
+    match dir.canonicalize() {
+        Ok(real) if real == dir => Ok(()),
+        _ => Err(save_error("the destination's directory changed while downloading")),
+    }
+}
+
 impl PartFile {
     fn create(dest: &Path, task: &TaskShared) -> Result<PartFile, WxError> {
+        still_checked_dir(dest)?;
         let mut name = dest.file_name().expect("destinations have a file name").to_owned();
         name.push(format!(".{}.part", crate::sandbox::random_hex(4)));
         let path = dest.with_file_name(name);
@@ -207,16 +221,26 @@ impl PartFile {
         file.write_all(chunk).await.map_err(|e| save_error(&e.to_string()))
     }
 
-    /// Waits until every byte is written, and closes the file.
+    /// Waits until every byte is written and on the disk (so that a power
+    /// loss after the rename cannot leave a short file where a good one
+    /// was), and closes the file.
     async fn flush(&mut self) -> Result<(), WxError> {
         let mut file = self.file.take().expect("open until flushed");
-        file.flush().await.map_err(|e| save_error(&e.to_string()))
+        file.flush().await.map_err(|e| save_error(&e.to_string()))?;
+        file.sync_all().await.map_err(|e| save_error(&e.to_string()))
     }
 
-    /// Renames onto the destination (called inside the task's critical section).
+    /// Renames onto the destination (called inside the task's critical
+    /// section), then makes the rename itself durable (the directory's
+    /// entry; best effort, not every platform syncs a directory).
     fn commit(&mut self, dest: &Path) -> Result<(), WxError> {
+        still_checked_dir(dest)?;
         std::fs::rename(&self.path, dest).map_err(|e| save_error(&e.to_string()))?;
         self.path = PathBuf::new();
+        #[cfg(unix)]
+        if let Some(dir) = dest.parent() {
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        }
         Ok(())
     }
 }

@@ -36,13 +36,10 @@ async fn run_inner(app: &AppCore, task: &Arc<TaskShared>, opts: &Opts, admission
     let mut headers = app.headers(opts)?;
     let form = opts.object("formData")?;
     let timeout = app.timeout(opts, Api::UploadFile)?;
-    let path = app
+    let (file, file_len) = app
         .sandbox
-        .existing_file(vpath)
+        .open_existing_file(vpath)
         .map_err(|e| super::sandbox_error(vpath, e))?;
-    let file_len = std::fs::metadata(&path)
-        .map_err(|e| WxError::network(format!("can not read the file: {e}")))?
-        .len();
     let filename = vpath.rsplit('/').next().unwrap_or("file");
 
     let throttle = Arc::new(Mutex::new(Throttle::new(None)));
@@ -59,7 +56,7 @@ async fn run_inner(app: &AppCore, task: &Arc<TaskShared>, opts: &Opts, admission
             }
         })
     };
-    let body = Multipart::new(field, path, file_len, filename, mime_for(filename), form, on_sent);
+    let body = Multipart::new(field, file, file_len, filename, mime_for(filename), form, on_sent);
     let total = body.content_length();
     *throttle.lock().expect("throttle lock poisoned") = Throttle::new(Some(total));
     headers.insert(
