@@ -49,6 +49,19 @@ impl App {
         })?;
         let limiter = Limiter::new(config.max_concurrent_requests);
         let sandbox = crate::sandbox::Sandbox::new(config.temp_dir.clone(), config.user_data_dir.clone());
+        // `.part` files of downloads a killed process left behind, swept in the background.
+        let dirs: Vec<std::path::PathBuf> = [&config.temp_dir, &config.user_data_dir]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        crate::runtime::handle().spawn_blocking(move || {
+            let dirs: Vec<&std::path::Path> = dirs.iter().map(|d| d.as_path()).collect();
+            let removed = crate::transfer::download::sweep_stale_parts(&dirs);
+            if removed > 0 {
+                log::info!("removed {removed} .part files of downloads that never finished");
+            }
+        });
         log::info!(
             "app created (urlCheck {}, {} request domains)",
             config.policy.url_check,

@@ -324,3 +324,52 @@ fn a_download_whose_directory_is_swapped_for_a_symlink_writes_nothing_outside() 
         "a file was written outside userDataDir"
     );
 }
+
+/// `.part` files that downloads of a killed process left behind are removed when an app with
+/// those directories starts: only our own names, only old ones (a download of another app or
+/// process may be writing a fresh one), at any depth.
+#[test]
+fn parts_left_by_a_killed_process_are_swept_when_an_app_starts() {
+    let dirs = Dirs::new();
+    let nested = dirs.usr().join("a/b");
+    std::fs::create_dir_all(&nested).expect("mkdir");
+    let day_ago = std::time::SystemTime::now() - Duration::from_secs(25 * 3600);
+    let stale = [
+        dirs.usr().join(".wxnet-0123456789abcdef.part"),
+        nested.join(".wxnet-fedcba9876543210.part"),
+        dirs.tmp().join(".wxnet-00000000000000aa.part"),
+    ];
+    let kept_old = [
+        dirs.usr().join("notes.wxnet-0123456789abcdef.part"),
+        dirs.usr().join(".wxnet-0123456789ABCDEF.part"),
+        nested.join("video.mp4.part"),
+    ];
+    for path in stale.iter().chain(&kept_old) {
+        let file = std::fs::File::create(path).expect("create");
+        file.set_modified(day_ago).expect("age it");
+    }
+    let fresh = nested.join(".wxnet-1111111111111111.part");
+    std::fs::write(&fresh, b"a download in flight elsewhere").expect("write");
+
+    let app = TestApp::new(dirs.config());
+    wait_for_condition(
+        "the stale parts are removed",
+        Duration::from_secs(20),
+        Duration::from_millis(5),
+        || stale.iter().all(|p| !p.exists()),
+    );
+    assert!(fresh.exists(), "a fresh part was removed");
+    for path in &kept_old {
+        assert!(path.exists(), "{} is not ours and was removed", path.display());
+    }
+    // Downloads still work, and leave no part of their own.
+    assert_success(&last(app.download(
+        json!({"url": dl_url("/bytes/100"), "filePath": "wxfile://usr/a/b/f.bin"}),
+    )));
+    let parts: Vec<_> = std::fs::read_dir(&nested)
+        .expect("read")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".part") && n != ".wxnet-1111111111111111.part" && n != "video.mp4.part")
+        .collect();
+    assert!(parts.is_empty(), "{parts:?}");
+}

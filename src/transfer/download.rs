@@ -170,6 +170,67 @@ fn extension_of(path: &str) -> Option<String> {
         .then(|| format!(".{}", ext.to_ascii_lowercase()))
 }
 
+/// A `.part` file's name: this, 16 lowercase hex digits, [`PART_SUFFIX`].
+const PART_PREFIX: &str = ".wxnet-";
+const PART_SUFFIX: &str = ".part";
+/// A `.part` file this old belongs to no download still running.
+const STALE_PART: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// The sweep looks at most this deep and at this many entries.
+const SWEEP_DEPTH: usize = 32;
+const SWEEP_ENTRIES: usize = 100_000;
+
+fn is_part_name(name: &std::ffi::OsStr) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    name.strip_prefix(PART_PREFIX)
+        .and_then(|rest| rest.strip_suffix(PART_SUFFIX))
+        .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
+/// Removes the `.part` files that downloads of a killed process left in
+/// `dirs` (a download in flight removes its own on every other path): only
+/// names of [`PART_PREFIX`]'s form, only files older than [`STALE_PART`]
+/// (another app or process may be downloading into the same directory),
+/// never through a symlink, at most [`SWEEP_DEPTH`] levels and
+/// [`SWEEP_ENTRIES`] entries. Blocking: run it off the network workers.
+/// Returns how many it removed.
+pub(crate) fn sweep_stale_parts(dirs: &[&Path]) -> usize {
+    let mut removed = 0;
+    let mut seen = 0;
+    let mut pending: Vec<(PathBuf, usize)> = dirs.iter().map(|d| (d.to_path_buf(), 0)).collect();
+    while let Some((dir, depth)) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > SWEEP_ENTRIES {
+                return removed;
+            }
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if depth < SWEEP_DEPTH {
+                    pending.push((entry.path(), depth + 1));
+                }
+            } else if kind.is_file() && is_part_name(&entry.file_name()) {
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age >= STALE_PART);
+                if old && std::fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+    }
+    removed
+}
+
 /// The `.part` file being written. It is created synchronously inside the
 /// task's future (so an abort cannot leave a creation running behind it), and
 /// its removal is registered as the task's cleanup, which runs before any
@@ -196,9 +257,10 @@ fn still_checked_dir(dest: &Path) -> Result<(), WxError> {
 impl PartFile {
     fn create(dest: &Path, task: &TaskShared) -> Result<PartFile, WxError> {
         still_checked_dir(dest)?;
-        let mut name = dest.file_name().expect("destinations have a file name").to_owned();
-        name.push(format!(".{}.part", crate::sandbox::random_hex(4)));
-        let path = dest.with_file_name(name);
+        // A fixed-length name of our own, not the destination's name plus a
+        // suffix: any name the file system allows can be downloaded, and a
+        // part left by a killed process is recognisable (see `sweep_stale_parts`).
+        let path = dest.with_file_name(format!("{PART_PREFIX}{}{PART_SUFFIX}", crate::sandbox::random_hex(8)));
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -256,7 +318,22 @@ impl Drop for PartFile {
 
 #[cfg(test)]
 mod tests {
-    use super::extension_of;
+    use super::{extension_of, is_part_name, PART_PREFIX, PART_SUFFIX};
+
+    #[test]
+    fn part_names_are_recognised_and_nothing_else() {
+        let name = format!("{PART_PREFIX}{}{PART_SUFFIX}", crate::sandbox::random_hex(8));
+        assert!(is_part_name(name.as_ref()), "{name}");
+        for other in [
+            ".wxnet-0123456789abcdeF.part",
+            ".wxnet-0123456789abcde.part",
+            "x.wxnet-0123456789abcdef.part",
+            ".wxnet-0123456789abcdef.part.txt",
+            "photo.jpg.part",
+        ] {
+            assert!(!is_part_name(other.as_ref()), "{other}");
+        }
+    }
 
     #[test]
     fn temp_file_extension_from_the_url_path() {
