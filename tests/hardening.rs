@@ -372,4 +372,9 @@ fn parts_left_by_a_killed_process_are_swept_when_an_app_starts() {
         .filter(|n| n.ends_with(".part") && n != ".wxnet-1111111111111111.part" && n != "video.mp4.part")
         .collect();
     assert!(parts.is_empty(), "{parts:?}");
+    // The part's name does not grow with the destination's: a 255-byte name downloads.
+    let long = "n".repeat(255);
+    let got = last(app.download(json!({"url": dl_url("/bytes/10"), "filePath": format!("wxfile://usr/{long}")})));
+    assert_success(&got);
+    assert_eq!(std::fs::read(dirs.usr().join(&long)).expect("the long name").len(), 10);
 }
