@@ -265,3 +265,73 @@ fn happy_eyeballs_races_past_an_address_that_never_answers() {
     assert_eq!(ok.json["profile"]["peerIP"], "127.0.0.1");
     assert_eq!(ok.json["profile"]["port"], SERVER.https_port());
 }
+
+/// A server that answers once with `head` and then `body` (raw bytes), then closes.
+fn raw_answer_server(head: &'static str, body: Vec<u8>) -> (SocketAddr, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let thread = std::thread::spawn(move || {
+        let Ok((mut conn, _)) = listener.accept() else {
+            return;
+        };
+        conn.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(k) => request.extend_from_slice(&buf[..k]),
+            }
+        }
+        let _ = conn.write_all(head.as_bytes());
+        let _ = conn.write_all(&body);
+    });
+    (addr, thread)
+}
+
+/// `body` in chunks of 4096 bytes, chunked transfer coding.
+fn chunked(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for chunk in body.chunks(4096) {
+        out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+/// With both Transfer-Encoding and Content-Length, the chunked framing rules and the
+/// Content-Length is ignored (RFC 9112 6.3): a small claim does not bend the progress of a
+/// download, a huge one does not fail it as too big.
+#[test]
+fn a_content_length_beside_transfer_encoding_is_ignored() {
+    let dirs = Dirs::new();
+    let mut cfg = dirs.config();
+    cfg["urlCheck"] = json!(false);
+    let app = TestApp::new(cfg);
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    for claim in ["10", "1000000000000"] {
+        let head: &'static str = Box::leak(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {claim}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            )
+            .into_boxed_str(),
+        );
+        let (addr, server) = raw_answer_server(head, chunked(&body));
+        let events = app.download(json!({"url": format!("http://{addr}/f"), "filePath": "wxfile://usr/f.bin"}));
+        server.join().expect("server thread");
+        let got = events.last().expect("events").clone();
+        assert_success(&got);
+        assert_eq!(
+            std::fs::read(dirs.usr().join("f.bin")).expect("file"),
+            body,
+            "claim {claim}"
+        );
+        for progress in events.iter().filter(|e| e.kind == wxnet::EventKind::Progress) {
+            let written = progress.json["totalBytesWritten"].as_u64().expect("written");
+            let expected = progress.json["totalBytesExpectedToWrite"].as_u64().expect("expected");
+            assert!(expected == 0 || expected >= written, "claim {claim}: {}", progress.json);
+        }
+    }
+}

@@ -51,8 +51,12 @@ impl Response {
         self.head.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The announced Content-Length, if any (a claim, not a promise).
+    /// The announced Content-Length, if any (a claim, not a promise). None
+    /// with a Transfer-Encoding, which then frames the body (RFC 9112 6.3).
     pub fn content_length(&self) -> Option<u64> {
+        if self.head.headers.contains_key(header::TRANSFER_ENCODING) {
+            return None;
+        }
         self.header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok())
     }
 }

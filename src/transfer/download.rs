@@ -90,9 +90,7 @@ async fn fetch(
     let status = response.status.as_u16();
     emit_headers(task, &response);
     let limit = app.config.max_download_bytes;
-    let announced = response
-        .header(header::CONTENT_LENGTH)
-        .and_then(|v| v.parse::<u64>().ok());
+    let announced = response.content_length();
     let encoding = response.header(header::CONTENT_ENCODING).map(str::to_owned);
     if announced.is_some_and(|n| n > limit) && encoding.is_none() {
         return Err(too_big());
