@@ -604,7 +604,10 @@ ex_rec *ex_track_event(ex_tracker *t, const wxnet_event *ev) {
   if (r->seen == 0) r->seen = ev->task;
   else if (r->seen != ev->task) r->wrong_task++;
   if (r->terminals > 0) r->after_terminal++;
-  if (ev->kind == WXNET_EVENT_HEADERS_RECEIVED) r->headers++;
+  if (ev->kind == WXNET_EVENT_HEADERS_RECEIVED) {
+    r->headers++;
+    pthread_cond_broadcast(&t->w.cv); /* for ex_track_wait_headers */
+  }
   if (ev->kind == WXNET_EVENT_CHUNK_RECEIVED) { r->chunks++; r->chunk_bytes += ev->data_len; }
   if (terminal) {
     r->terminals++;
@@ -630,6 +633,26 @@ int ex_track_wait(ex_tracker *t, int terminals, long timeout_ms) {
   int ok = ex_waiter_wait(&t->w, terminals, timeout_ms);
   if (!ok) fprintf(stderr, "  timed out waiting for %d terminal events (have %d)\n", terminals, t->w.count);
   return ok;
+}
+
+int ex_track_wait_headers(ex_tracker *t, ex_rec *const *recs, int n, long timeout_ms) {
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  long ms = ex_scaled(timeout_ms);
+  deadline.tv_sec += ms / 1000;
+  deadline.tv_nsec += (ms % 1000) * 1000000L;
+  if (deadline.tv_nsec >= 1000000000L) { deadline.tv_sec++; deadline.tv_nsec -= 1000000000L; }
+  pthread_mutex_lock(&t->w.mu);
+  int waiting = 1, rc = 0;
+  while (rc == 0) {
+    waiting = 0;
+    for (int i = 0; i < n; i++) waiting += recs[i] != NULL && recs[i]->headers == 0;
+    if (waiting == 0) break;
+    rc = pthread_cond_timedwait(&t->w.cv, &t->w.mu, &deadline);
+  }
+  pthread_mutex_unlock(&t->w.mu);
+  if (waiting != 0) fprintf(stderr, "  timed out: %d tasks still without HEADERS_RECEIVED\n", waiting);
+  return waiting == 0;
 }
 
 ex_rec ex_track_get(ex_tracker *t, const ex_rec *r) {

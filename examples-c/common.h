@@ -148,6 +148,8 @@ ex_rec *ex_track_start(ex_tracker *t, wxnet_app *app, ex_api api, const char *na
  * Returns the task's record (NULL for a foreign user_data pointer). */
 ex_rec *ex_track_event(ex_tracker *t, const wxnet_event *ev);
 int ex_track_wait(ex_tracker *t, int terminals, long timeout_ms);
+/* Waits (bounded) until each of the n records (NULL ones skipped) has had HEADERS_RECEIVED. */
+int ex_track_wait_headers(ex_tracker *t, ex_rec *const *recs, int n, long timeout_ms);
 /* Checks the common invariants of every record: one terminal, ids match, nothing after it,
  * event order, progress (a successful upload/download had exactly one PROGRESS at 100). */
 void ex_track_verify(ex_tracker *t);
