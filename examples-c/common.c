@@ -449,13 +449,19 @@ void ex_waiter_add(ex_waiter *w, int n) {
   pthread_mutex_unlock(&w->mu);
 }
 
-int ex_waiter_wait(ex_waiter *w, int target, long timeout_ms) {
+/* The CLOCK_REALTIME instant (what pthread_cond_timedwait takes) timeout_ms (scaled) from now. */
+static struct timespec deadline_in(long timeout_ms) {
   struct timespec deadline;
   clock_gettime(CLOCK_REALTIME, &deadline);
   long ms = ex_scaled(timeout_ms);
   deadline.tv_sec += ms / 1000;
   deadline.tv_nsec += (ms % 1000) * 1000000L;
   if (deadline.tv_nsec >= 1000000000L) { deadline.tv_sec++; deadline.tv_nsec -= 1000000000L; }
+  return deadline;
+}
+
+int ex_waiter_wait(ex_waiter *w, int target, long timeout_ms) {
+  struct timespec deadline = deadline_in(timeout_ms);
   pthread_mutex_lock(&w->mu);
   int rc = 0;
   while (w->count < target && rc == 0) rc = pthread_cond_timedwait(&w->cv, &w->mu, &deadline);
@@ -636,12 +642,7 @@ int ex_track_wait(ex_tracker *t, int terminals, long timeout_ms) {
 }
 
 int ex_track_wait_headers(ex_tracker *t, ex_rec *const *recs, int n, long timeout_ms) {
-  struct timespec deadline;
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  long ms = ex_scaled(timeout_ms);
-  deadline.tv_sec += ms / 1000;
-  deadline.tv_nsec += (ms % 1000) * 1000000L;
-  if (deadline.tv_nsec >= 1000000000L) { deadline.tv_sec++; deadline.tv_nsec -= 1000000000L; }
+  struct timespec deadline = deadline_in(timeout_ms);
   pthread_mutex_lock(&t->w.mu);
   int waiting = 1, rc = 0;
   while (rc == 0) {

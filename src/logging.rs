@@ -61,7 +61,6 @@ const MAX_RECORD_BYTES: usize = 4096;
 
 type Sink = Arc<LogSink>;
 
-#[derive(Default)]
 struct Queue {
     records: VecDeque<(i32, String)>,
     /// Records dropped since the last warning about it.

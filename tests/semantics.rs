@@ -137,6 +137,21 @@ fn compressed_chunked_responses_are_cached_served_and_revalidated() {
     }
 }
 
+/// Reads a request's head (up to its blank line, within 20 s) and nothing of its body;
+/// false when the connection ended or failed first.
+fn read_request_head(conn: &mut TcpStream) -> bool {
+    conn.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(k) => head.extend_from_slice(&buf[..k]),
+        }
+    }
+    true
+}
+
 /// A raw HTTP/1.1 server on 127.0.0.1 that, for each of `n` connections, reads the
 /// request head only, answers 413 with a body and closes (the unread body makes the
 /// kernel reset the connection).
@@ -148,15 +163,7 @@ fn early_413_server(n: usize) -> (SocketAddr, std::thread::JoinHandle<()>) {
             let Ok((mut conn, _)) = listener.accept() else {
                 return;
             };
-            conn.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
-            let mut head = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match conn.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(k) => head.extend_from_slice(&buf[..k]),
-                }
-            }
+            read_request_head(&mut conn);
             let _ = conn.write_all(
                 b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large",
             );
@@ -274,14 +281,8 @@ fn raw_answer_server(head: &'static str, body: Vec<u8>) -> (SocketAddr, std::thr
         let Ok((mut conn, _)) = listener.accept() else {
             return;
         };
-        conn.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
-        let mut request = Vec::new();
-        let mut buf = [0u8; 1024];
-        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-            match conn.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(k) => request.extend_from_slice(&buf[..k]),
-            }
+        if !read_request_head(&mut conn) {
+            return;
         }
         let _ = conn.write_all(head.as_bytes());
         let _ = conn.write_all(&body);

@@ -44,7 +44,6 @@ struct Slot {
 /// generation, so the table is as large as the most apps alive at once, and
 /// a stale handle would only name an app again after 2^16 (32-bit) or 2^32
 /// reuses of its slot.
-#[derive(Default)]
 struct AppTable {
     slots: Vec<Slot>,
     free: Vec<usize>,
@@ -82,11 +81,14 @@ impl AppTable {
         Ok(handle as *mut wxnet_app)
     }
 
+    /// The slot index a handle names (its generation not checked).
+    fn index(handle: *const wxnet_app) -> Result<usize, ApiError> {
+        (handle as usize >> GENERATION_BITS).checked_sub(1).ok_or_else(closed)
+    }
+
     fn slot(&mut self, handle: *const wxnet_app) -> Result<&mut Slot, ApiError> {
-        let value = handle as usize;
-        let index = (value >> GENERATION_BITS).checked_sub(1).ok_or_else(closed)?;
-        let slot = self.slots.get_mut(index).ok_or_else(closed)?;
-        if slot.generation != value & GENERATION_MASK {
+        let slot = self.slots.get_mut(Self::index(handle)?).ok_or_else(closed)?;
+        if slot.generation != handle as usize & GENERATION_MASK {
             return Err(closed());
         }
         Ok(slot)
@@ -183,7 +185,7 @@ pub unsafe extern "C" fn wxnet_app_free(app: *mut wxnet_app) -> wxnet_status {
         // close may call the API (and get WXNET_E_CLOSED).
         let outcome = live.close();
         let mut table = table();
-        let index = (app as usize >> GENERATION_BITS) - 1;
+        let index = AppTable::index(app).expect("checked before the close");
         let slot = table.slot(app).expect("a closing slot keeps its generation");
         match outcome {
             Ok(()) => {

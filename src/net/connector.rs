@@ -424,15 +424,22 @@ mod tests {
         assert_eq!(interleave_families(Vec::new()), Vec::new());
     }
 
-    #[tokio::test]
-    async fn a_refused_address_moves_on_at_once_and_all_failing_is_an_error() {
-        // A port nobody listens on refuses at once; the next address wins
-        // without waiting for the (here one hour) stagger.
+    /// A port nobody listens on (it refuses at once), and a listener (kept
+    /// open by the caller) with its address.
+    async fn refused_and_listening() -> (SocketAddr, tokio::net::TcpListener, SocketAddr) {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let refused = closed.local_addr().expect("addr");
         drop(closed);
         let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let good = open.local_addr().expect("addr");
+        (refused, open, good)
+    }
+
+    #[tokio::test]
+    async fn a_refused_address_moves_on_at_once_and_all_failing_is_an_error() {
+        // A port nobody listens on refuses at once; the next address wins
+        // without waiting for the (here one hour) stagger.
+        let (refused, _open, good) = refused_and_listening().await;
         let stream = connect_happy(&[refused, good], Duration::from_secs(3600))
             .await
             .expect("second address connects");
@@ -445,11 +452,7 @@ mod tests {
 
     #[tokio::test]
     async fn at_most_max_attempts_addresses_are_tried() {
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let refused = closed.local_addr().expect("addr");
-        drop(closed);
-        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let good = open.local_addr().expect("addr");
+        let (refused, _open, good) = refused_and_listening().await;
         let mut addrs = vec![refused; MAX_ATTEMPTS - 1];
         addrs.push(good);
         connect_happy(&addrs, Duration::from_secs(3600))
