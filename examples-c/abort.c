@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static ex_tracker tracker;
 static wxnet_app *app;
@@ -46,11 +47,16 @@ int main(void) {
   free(config);
   if (app == NULL) return ex_finish("abort");
 
-  /* 1. In flight (/delay/5000, /hang) and queued (/json behind them). */
-  ex_rec *slow = ex_track_request(&tracker, app, "GET /delay/5000", "/delay/5000", NULL);
-  ex_rec *hang = ex_track_request(&tracker, app, "GET /hang", "/hang", NULL);
+  /* 1. In flight (/delay/5000, /hang) and queued (/json behind them). The test server counts
+   * each tagged path; the aborts start once it has seen both in-flight requests. */
+  char slow_path[64], hang_path[64];
+  snprintf(slow_path, sizeof slow_path, "/delay/5000?t=abort-%ld", (long)getpid());
+  snprintf(hang_path, sizeof hang_path, "/hang?t=abort-%ld", (long)getpid());
+  ex_rec *slow = ex_track_request(&tracker, app, "GET /delay/5000", slow_path, NULL);
+  ex_rec *hang = ex_track_request(&tracker, app, "GET /hang", hang_path, NULL);
   ex_rec *queued = ex_track_request(&tracker, app, "GET /json (queued)", "/json", NULL);
-  ex_sleep_ms(ex_scaled(300));
+  EX_CHECK(ex_server_wait_hits(slow_path, 1, 10000) && ex_server_wait_hits(hang_path, 1, 10000),
+           "both in-flight requests reached the server");
   long t0 = ex_now_ms();
   if (queued) EX_CHECK_STATUS(wxnet_task_abort(queued->id), WXNET_OK);
   if (slow) {

@@ -1,6 +1,7 @@
 /* Helpers shared by the wxnet C examples; see common.h. */
 #include "common.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -365,6 +366,40 @@ long ex_scaled(long ms) {
   const char *v = getenv("WXNET_TEST_TIMEOUT_SCALE");
   long k = v != NULL ? strtol(v, NULL, 10) : 1;
   return ms * (k > 0 ? k : 1);
+}
+
+int ex_server_wait_hits(const char *path_and_query, int n, long timeout_ms) {
+  long ms = ex_scaled(timeout_ms);
+  buf_t path = {0};
+  buf_fmt(&path, "/wait-hits?n=%d&timeout_ms=%ld&path=", n, ms);
+  for (const unsigned char *c = (const unsigned char *)path_and_query; *c; c++) {
+    if (isalnum(*c) || strchr("-._~", *c) != NULL) buf_put(&path, (const char *)c, 1);
+    else buf_fmt(&path, "%%%02X", *c);
+  }
+  char *config = ex_config(NULL);
+  wxnet_app *app = NULL;
+  int ok = 0;
+  if (wxnet_app_new(config, strlen(config), NULL, NULL, &app) == WXNET_OK) { /* poll mode */
+    wxnet_task_id id = 0;
+    if (ex_request(app, path.p, NULL, NULL, &id) == WXNET_OK) {
+      /* The server answers within `ms`; the rest is slack for the request itself. */
+      long deadline = ex_now_ms() + ms + ex_scaled(10000);
+      for (int ended = 0; !ended && ex_now_ms() < deadline;) {
+        wxnet_event *ev = NULL;
+        if (wxnet_app_poll(app, (int32_t)(deadline - ex_now_ms()), &ev) != WXNET_OK) break;
+        if (ev == NULL) continue;
+        if (ev->kind == WXNET_EVENT_SUCCESS || ev->kind == WXNET_EVENT_FAIL) {
+          ended = 1;
+          ok = ev->kind == WXNET_EVENT_SUCCESS && ex_json_num(ev->json, "statusCode", 0) == 200;
+        }
+        wxnet_event_free(ev);
+      }
+    }
+    wxnet_app_free(app);
+  }
+  free(config);
+  free(path.p);
+  return ok;
 }
 
 void ex_sleep_ms(long ms) {

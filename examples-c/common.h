@@ -63,6 +63,12 @@ wxnet_status ex_request(wxnet_app *app, const char *path, const char *extra, voi
 /* Starts a task of any API (request without an ArrayBuffer body). */
 wxnet_status ex_start(wxnet_app *app, ex_api api, const char *path, const char *extra, void *ud,
                       wxnet_task_id *out);
+/* Waits until the test server has seen `n` requests for exactly `path_and_query` (e.g.
+ * "/hang?t=abort-42": a tag of the caller's own), at most `timeout_ms` (scaled): 1 when it
+ * has, 0 on timeout or error. Asks the server's /wait-hits route from an app of its own, so
+ * the caller's apps, their queues and limits are untouched. Instead of sleeping "long enough"
+ * for a request to reach the server. */
+int ex_server_wait_hits(const char *path_and_query, int n, long timeout_ms);
 void ex_sleep_ms(long ms);
 long ex_scaled(long ms); /* ms times WXNET_TEST_TIMEOUT_SCALE (set under valgrind) */
 long ex_now_ms(void); /* monotonic */

@@ -24,6 +24,9 @@ static void on_wake(void *ud) {
   if (write(wake_pipe[1], &byte, 1) < 0) { /* full pipe: a drain is pending anyway */ }
 }
 
+/* The last section's hook: counts wakeups into an ex_waiter. */
+static void count_wakeup(void *ud) { ex_waiter_add(ud, 1); }
+
 static int poller_started, poller_closed; /* atomics */
 
 /* Blocks in wxnet_app_poll(-1) until the app is freed, then polls twice more. */
@@ -155,20 +158,38 @@ int main(void) {
              "after wxnet_app_reset_connections the next request connects anew");
   }
 
-  /* An owned event outlives its app; queued events of a freed poll-mode app are dropped. */
+  /* An owned event outlives its app; queued events of a freed poll-mode app are dropped. The
+   * hook now only counts: the last request's first event is known to be queued (the queue
+   * went from empty to non-empty) when the app is freed. */
+  ex_waiter queued;
+  ex_waiter_init(&queued);
+  EX_CHECK_STATUS(wxnet_app_set_wakeup(app, count_wakeup, &queued), WXNET_OK);
   ex_rec *kept = ex_track_request(&tracker, app, "GET /json (event kept)", "/json", NULL);
-  ex_rec *dropped = ex_track_request(&tracker, app, "GET /delay/3000 (dropped)", "/delay/3000", NULL);
   wxnet_event *keep = NULL;
-  EX_CHECK_STATUS(wxnet_app_poll(app, 10000, &keep), WXNET_OK);
-  EX_CHECK(kept && keep && keep->kind == WXNET_EVENT_HEADERS_RECEIVED, "first event: HEADERS_RECEIVED");
-  if (keep) ex_track_event(&tracker, keep);
-  ex_sleep_ms(200); /* let the SUCCESS of `kept` be queued too, then drop it with the app */
+  for (int i = 0; i < 16 && keep == NULL; i++) {
+    ev = NULL;
+    EX_CHECK_STATUS(wxnet_app_poll(app, (int32_t)ex_scaled(10000), &ev), WXNET_OK);
+    if (ev == NULL) break;
+    ex_track_event(&tracker, ev);
+    if (ev->kind == WXNET_EVENT_SUCCESS || ev->kind == WXNET_EVENT_FAIL) keep = ev; /* kept, not freed */
+    else wxnet_event_free(ev);
+  }
+  EX_CHECK(kept && keep && keep->kind == WXNET_EVENT_SUCCESS, "the kept request succeeded");
+  /* Nothing is queued or running now: the next event queued calls the hook. */
+  pthread_mutex_lock(&queued.mu);
+  int wakes = queued.count;
+  pthread_mutex_unlock(&queued.mu);
+  ex_rec *dropped = ex_track_request(&tracker, app, "GET /delay/3000 (dropped)", "/delay/3000", NULL);
+  ex_rec *waiting = ex_track_request(&tracker, app, "GET /json (events dropped)", "/json", NULL);
+  EX_CHECK(ex_waiter_wait(&queued, wakes + 1, 10000), "an event of GET /json is queued");
   EX_CHECK_STATUS(wxnet_app_free(app), WXNET_OK);
+  ex_waiter_destroy(&queued);
   EX_CHECK(keep == NULL || strstr(keep->json, "\"statusCode\":200") != NULL, "the kept event is still valid");
   wxnet_event_free(keep);
   if (dropped) EX_CHECK_STATUS(wxnet_task_abort(dropped->id), WXNET_E_UNKNOWN_TASK);
-  if (kept) { EX_CHECK(ex_track_get(&tracker, kept).terminals == 0, "terminal dropped"); kept->terminals = -1; }
+  if (waiting) EX_CHECK_STATUS(wxnet_task_abort(waiting->id), WXNET_E_UNKNOWN_TASK);
   if (dropped) { EX_CHECK(ex_track_get(&tracker, dropped).terminals == 0, "terminal dropped"); dropped->terminals = -1; }
+  if (waiting) { EX_CHECK(ex_track_get(&tracker, waiting).terminals == 0, "terminal dropped"); waiting->terminals = -1; }
   close(wake_pipe[0]);
   close(wake_pipe[1]);
 

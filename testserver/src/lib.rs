@@ -42,6 +42,7 @@
 //! | `/alpn` | text `HTTP/2.0` or `HTTP/1.1`: the version the server saw |
 //! | `/close` | no response: the connection is dropped (HTTP/1.1) or the stream reset (HTTP/2) |
 //! | `/hang` | never answers |
+//! | `/wait-hits?path=P&n=1&timeout_ms=10000` | once P (path and query, as [`TestServer::hits`] counts) was requested n times: 200, else after the timeout (at most 120 s) 504; both `{"path":P,"hits":count}` |
 //! | `/large-header` | a 64 KiB (or `?kib=N`, at most 4096) `x-large-header` value (an HTTP/2 client needs a max header list size above hyper's 16 KiB default to accept it) |
 //! | `/cache/{max-age,etag,last-modified,no-store,vary}[/tag]` | caching headers and a serial number in the body: see `cache_routes.rs` |
 //! | `/gzip-bomb?mb=1000` | `Content-Encoding: gzip`, about 1 KiB per MiB on the wire, decoding to `mb` MiB of zeros (1..=4096; default 1000): see `bomb.rs` |

@@ -61,6 +61,7 @@ pub(crate) async fn handle(req: Request<Incoming>, stats: Arc<Stats>) -> Result<
         "/alpn" => text(StatusCode::OK, version_str(version)),
         "/close" => return Err(CloseConnection),
         "/hang" => return std::future::pending().await,
+        "/wait-hits" => wait_hits(&query, &stats).await.unwrap_or_else(bad_request),
         "/large-header" => large_header(&query).unwrap_or_else(bad_request),
         "/upload" => crate::upload::handle(req).await,
         "/redirect-to" => redirect_to(&query),
@@ -91,6 +92,26 @@ pub(crate) async fn handle(req: Request<Incoming>, stats: Arc<Stats>) -> Result<
         }
     };
     Ok(resp)
+}
+
+/// Longest wait `/wait-hits` accepts.
+const MAX_WAIT_HITS: Duration = Duration::from_secs(120);
+
+/// `/wait-hits?path=P&n=N&timeout_ms=T`: answers once the server has seen N requests (default
+/// 1) for exactly P (counted as [`crate::TestServer::hits`] counts them), 200; or after T ms
+/// (default 10000, at most 120000), 504. Both with `{"path": P, "hits": count}`. For clients
+/// outside the test process (the C examples), in place of sleeping until a request arrived.
+async fn wait_hits(query: &Query, stats: &Stats) -> Result<Response<Body>, String> {
+    let path = query.get("path").ok_or("query parameter path is required")?;
+    let n = query.number("n")?.unwrap_or(1);
+    let timeout = Duration::from_millis(query.number("timeout_ms")?.unwrap_or(10_000)).min(MAX_WAIT_HITS);
+    let reached = tokio::time::timeout(timeout, stats.wait_hits(path, n)).await.is_ok();
+    let code = if reached {
+        StatusCode::OK
+    } else {
+        StatusCode::GATEWAY_TIMEOUT
+    };
+    Ok(json_response(code, &json!({"path": path, "hits": stats.hits_of(path)})))
 }
 
 fn not_found() -> Response<Body> {

@@ -164,8 +164,7 @@ impl TestServer {
     /// route runs. A `path` without a query counts every query; one with a query counts
     /// only requests with exactly that query (a test's own tag, e.g. `/hang?t=abort`).
     pub fn hits(&self, path: &str) -> u64 {
-        let hits = self.stats.hits.lock().unwrap_or_else(|p| p.into_inner());
-        hits.get(path).copied().unwrap_or(0)
+        self.stats.hits_of(path)
     }
 
     /// How many TCP connections were accepted so far, on all listeners.

@@ -16,6 +16,8 @@ pub(crate) struct Stats {
     open: Mutex<u64>,
     open_changed: Condvar,
     pub(crate) hits: Mutex<HashMap<String, u64>>,
+    /// Notified (all waiters) after every change of `hits` (`/wait-hits`).
+    hit_added: tokio::sync::Notify,
     pub(crate) ws_messages: AtomicU64,
     /// The `Alt-Svc` every TCP response carries ([`crate::ServerOptions::h3`],
     /// [`crate::ServerOptions::alt_svc`]).
@@ -53,6 +55,28 @@ impl Stats {
         // A poisoned lock only means another connection task panicked mid-update.
         let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
         *hits.entry(path.to_owned()).or_insert(0) += 1;
+        drop(hits);
+        self.hit_added.notify_waiters();
+    }
+
+    /// How many requests arrived for exactly `path` (see [`crate::TestServer::hits`]).
+    pub(crate) fn hits_of(&self, path: &str) -> u64 {
+        let hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        hits.get(path).copied().unwrap_or(0)
+    }
+
+    /// Returns once `path` has at least `n` hits (the caller bounds the wait).
+    pub(crate) async fn wait_hits(&self, path: &str, n: u64) {
+        loop {
+            // Registered before the check, so a hit between the check and the await wakes it.
+            let added = self.hit_added.notified();
+            tokio::pin!(added);
+            added.as_mut().enable();
+            if self.hits_of(path) >= n {
+                return;
+            }
+            added.await;
+        }
     }
 }
 

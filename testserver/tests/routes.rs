@@ -278,3 +278,26 @@ async fn close_and_hang() {
     assert_eq!(server.hits("/hang"), 1);
     assert_eq!(server.hits("/close"), 2);
 }
+
+#[tokio::test]
+async fn wait_hits_answers_once_the_path_was_requested() {
+    let server = TestServer::start();
+    let mut waiter = Client::https(server.https_port(), server.ca_pem()).await;
+    let mut client = Client::https(server.https_h1_port(), server.ca_pem()).await;
+    // The tag is percent-encoded in `path`: %2F is '/', %3F '?', %3D '='.
+    let wait = waiter.get("/wait-hits?path=%2Fjson%3Ft%3Dw&n=2&timeout_ms=60000");
+    let requests = async {
+        assert_eq!(client.get("/json?t=w").await.status, 200);
+        assert_eq!(client.get("/json?t=other").await.status, 200);
+        assert_eq!(client.get("/json?t=w").await.status, 200);
+    };
+    let (answer, ()) = tokio::join!(wait, requests);
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json(), serde_json::json!({"path": "/json?t=w", "hits": 2}));
+
+    let late = waiter.get("/wait-hits?path=/never&timeout_ms=50").await;
+    assert_eq!(late.status, 504);
+    assert_eq!(late.json(), serde_json::json!({"path": "/never", "hits": 0}));
+    assert_eq!(waiter.get("/wait-hits?n=1").await.status, 400, "path is required");
+    assert_eq!(waiter.get("/wait-hits?path=/json&n=x").await.status, 400);
+}
