@@ -97,10 +97,11 @@ pub(crate) async fn handle(req: Request<Incoming>, stats: Arc<Stats>) -> Result<
 /// Longest wait `/wait-hits` accepts.
 const MAX_WAIT_HITS: Duration = Duration::from_secs(120);
 
-/// `/wait-hits?path=P&n=N&timeout_ms=T`: answers once the server has seen N requests (default
-/// 1) for exactly P (counted as [`crate::TestServer::hits`] counts them), 200; or after T ms
-/// (default 10000, at most 120000), 504. Both with `{"path": P, "hits": count}`. For clients
-/// outside the test process (the C examples), in place of sleeping until a request arrived.
+/// `/wait-hits?path=P&n=N&timeout_ms=T`: answers once the server has seen N requests
+/// (default one) for exactly P, counted as [`crate::TestServer::hits`] counts them: 200; or
+/// after T ms (default 10000, at most 120000): 504. Both with `{"path": P, "hits": count}`.
+/// For clients outside the test process (the C examples), instead of sleeping until a
+/// request arrived.
 async fn wait_hits(query: &Query, stats: &Stats) -> Result<Response<Body>, String> {
     let path = query.get("path").ok_or("query parameter path is required")?;
     let n = query.number("n")?.unwrap_or(1);
