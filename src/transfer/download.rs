@@ -44,9 +44,9 @@ async fn run_inner(app: &AppCore, task: &TaskShared, opts: &Opts, admission: Adm
     let timeout = app.timeout(opts, Api::DownloadFile)?;
     let destination = match opts.str("filePath")? {
         Some(vpath) => {
-            let real = app
-                .sandbox
-                .user_file_for_write(vpath)
+            let (sandbox, path) = (app.sandbox.clone(), vpath.to_owned());
+            let real = super::off_worker(Api::DownloadFile, move || sandbox.user_file_for_write(&path))
+                .await?
                 .map_err(|e| super::sandbox_error(vpath, e))?;
             Destination::User {
                 real,
@@ -95,17 +95,25 @@ async fn fetch(
     if announced.is_some_and(|n| n > limit) && encoding.is_none() {
         return Err(too_big());
     }
-    let (real, vpath) = match dest {
-        Destination::User { real, vpath } => (real, vpath),
+    let temp_ext = match dest {
+        Destination::User { .. } => None,
         Destination::Temp => {
-            let ext =
-                url_ext.unwrap_or_else(|| ext_for(response.header(header::CONTENT_TYPE).unwrap_or("")).to_owned());
-            app.sandbox
-                .new_temp_file(&ext)
-                .map_err(|e| save_error(&e.to_string()))?
+            Some(url_ext.unwrap_or_else(|| ext_for(response.header(header::CONTENT_TYPE).unwrap_or("")).to_owned()))
         }
     };
-    let mut part = PartFile::create(&real, task)?;
+    let sandbox = app.sandbox.clone();
+    let (real, vpath, part) = super::off_worker(Api::DownloadFile, move || {
+        let (real, vpath) = match (dest, temp_ext) {
+            (Destination::User { real, vpath }, _) => (real, vpath),
+            (Destination::Temp, ext) => sandbox
+                .new_temp_file(ext.as_deref().unwrap_or(""))
+                .map_err(|e| save_error(&e.to_string()))?,
+        };
+        let part = PartFile::create(&real)?;
+        Ok::<_, WxError>((real, vpath, part))
+    })
+    .await??;
+    let mut part = part.owned_by(task)?;
     // Progress counts decoded bytes against Content-Length only when the
     // body is not encoded (else the total is unknown).
     let mut throttle = Throttle::new(if encoding.is_none() { announced } else { None });
@@ -144,10 +152,26 @@ async fn fetch(
     let json = res::download_success_json(status, saved, &profile);
     // The rename happens only if the task is still alive, atomically with
     // its SUCCESS: an abort either wins (no file) or comes too late.
-    task.finish_with(|| {
+    let committed = task.finish_with(|| {
         part.commit(&real)?;
         Ok((EventKind::Success, json, None))
     });
+    // The rename is on the disk once its directory is synced. Not inside the
+    // task's critical section (an abort from the host would wait for the
+    // disk) and not on the network worker: the SUCCESS may reach the host
+    // first; a power loss before the sync can cost the new name, never the
+    // file's bytes (synced before the rename; the `.part` is kept and swept).
+    #[cfg(unix)]
+    if committed {
+        if let Some(dir) = real.parent().map(Path::to_path_buf) {
+            let _ = super::off_worker(Api::DownloadFile, move || {
+                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            })
+            .await;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = committed;
     Ok(())
 }
 
@@ -253,7 +277,9 @@ fn still_checked_dir(dest: &Path) -> Result<(), WxError> {
 }
 
 impl PartFile {
-    fn create(dest: &Path, task: &TaskShared) -> Result<PartFile, WxError> {
+    /// Creates the `.part` file next to `dest`. Blocking: run it off the
+    /// network worker. Dropped, it removes the file.
+    fn create(dest: &Path) -> Result<PartFile, WxError> {
         still_checked_dir(dest)?;
         // A fixed-length name of our own, not the destination's name plus a
         // suffix: any name the file system allows can be downloaded, and a
@@ -264,16 +290,23 @@ impl PartFile {
             .create_new(true)
             .open(&path)
             .map_err(|e| save_error(&e.to_string()))?;
-        let doomed = path.clone();
-        if !task.set_cleanup(Box::new(move || {
-            let _ = std::fs::remove_file(&doomed);
-        })) {
-            return Err(WxError::abort(crate::errors::Api::DownloadFile));
-        }
         Ok(PartFile {
             path,
             file: Some(tokio::fs::File::from_std(file)),
         })
+    }
+
+    /// Has `task` remove the file when it ends without committing it (abort
+    /// and app free end a task from other threads, without dropping this).
+    /// Fails (and the file goes with `self`) when the task has already ended.
+    fn owned_by(self, task: &TaskShared) -> Result<PartFile, WxError> {
+        let doomed = self.path.clone();
+        if !task.set_cleanup(Box::new(move || {
+            let _ = std::fs::remove_file(&doomed);
+        })) {
+            return Err(WxError::abort(Api::DownloadFile));
+        }
+        Ok(self)
     }
 
     async fn write(&mut self, chunk: &[u8]) -> Result<(), WxError> {
@@ -291,16 +324,12 @@ impl PartFile {
     }
 
     /// Renames onto the destination (called inside the task's critical
-    /// section), then makes the rename itself durable (the directory's
-    /// entry; best effort, not every platform syncs a directory).
+    /// section: two metadata operations, no sync; `fetch` syncs the
+    /// directory afterwards).
     fn commit(&mut self, dest: &Path) -> Result<(), WxError> {
         still_checked_dir(dest)?;
         std::fs::rename(&self.path, dest).map_err(|e| save_error(&e.to_string()))?;
         self.path = PathBuf::new();
-        #[cfg(unix)]
-        if let Some(dir) = dest.parent() {
-            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-        }
         Ok(())
     }
 }

@@ -7,8 +7,27 @@ pub mod mime;
 pub mod progress;
 pub mod upload;
 
-use crate::errors::{Errno, WxError};
+use crate::errors::{Api, Errno, WxError};
 use crate::sandbox::SandboxError;
+
+/// Runs one file-system step of `api`'s task (checks that resolve or create
+/// directories, opening and creating files, syncing them) on tokio's
+/// blocking pool, not on the network worker: a slow or hung file system then
+/// holds up this task only, not every app's network I/O. If the task is
+/// dropped meanwhile (abort, timeout, app free), the step still runs to its
+/// end and what it returns is dropped there: return values that own
+/// something on disk remove it when dropped.
+pub(crate) async fn off_worker<T: Send + 'static>(
+    api: Api,
+    step: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, WxError> {
+    match tokio::task::spawn_blocking(step).await {
+        Ok(value) => Ok(value),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // The runtime is shutting down (the library is unloading).
+        Err(_) => Err(WxError::abort(api)),
+    }
+}
 
 /// A sandbox refusal as a wx failure of `api`.
 pub(crate) fn sandbox_error(vpath: &str, e: SandboxError) -> WxError {

@@ -36,9 +36,9 @@ async fn run_inner(app: &AppCore, task: &Arc<TaskShared>, opts: &Opts, admission
     let mut headers = app.headers(opts)?;
     let form = opts.object("formData")?;
     let timeout = app.timeout(opts, Api::UploadFile)?;
-    let (file, file_len) = app
-        .sandbox
-        .open_existing_file(vpath)
+    let (sandbox, path) = (app.sandbox.clone(), vpath.to_owned());
+    let (file, file_len) = super::off_worker(Api::UploadFile, move || sandbox.open_existing_file(&path))
+        .await?
         .map_err(|e| super::sandbox_error(vpath, e))?;
     let filename = vpath.rsplit('/').next().unwrap_or("file");
 
