@@ -17,9 +17,18 @@
  * wakeup callback stays registered until `wxnet_app_free` returned. While any task
  * is in flight a ref'd timer keeps the process alive (koffi's cross-thread queue
  * does not), just like a pending socket would.
+ *
+ * Worker threads: koffi tears down a worker's registered callbacks with the worker,
+ * and a library call into one afterwards aborts the whole process. So when a worker
+ * exits (process.exit, the end of its code, an uncaught exception) every App of it
+ * that is not freed yet is freed from its 'exit' handler, on a libuv worker: Node
+ * waits for that call before tearing the worker down, and a wakeup running meanwhile
+ * is released by the teardown. `worker.terminate()` runs no JS in the worker: close
+ * its Apps first.
  * @module wxnet/app
  */
 
+const { isMainThread } = require('node:worker_threads');
 const { koffi, native, readBytes, WakeCallback } = require('./library');
 const { check, AppClosedError, WxnetError } = require('./errors');
 const { Event, EventKind } = require('./event');
@@ -57,6 +66,18 @@ const START = {
   connectSocket: { Task: SocketTask, call: 'wxnet_connect_socket' },
 };
 
+/** Apps of this thread whose native app is not being freed yet. */
+const unfreed = new Set();
+
+if (!isMainThread) {
+  // A worker's callbacks die with it: free its Apps before (see the module comment).
+  // The main thread needs nothing: its exit ends the process (events cannot arrive
+  // at a natural exit, where no task is in flight).
+  process.on('exit', () => {
+    for (const app of unfreed) app._freeAtExit();
+  });
+}
+
 /** Default hook for listener exceptions: rethrown as an uncaught exception. */
 function rethrowAsync(err) {
   process.nextTick(() => {
@@ -85,10 +106,17 @@ class App {
     this._freeing = false; // no more calls with the handle
     this._closePromise = null;
     this._idleWaiters = [];
-    const out = [null];
-    check(native.wxnet_app_new(raw, raw.length, null, null, out), 'wxnet_app_new');
-    this._handle = out[0];
+    // Registered first: koffi has a bounded number of slots, and a failure after
+    // wxnet_app_new would leak the native app.
     this._wake = koffi.register(() => this._scheduleDrain(), koffi.pointer(WakeCallback));
+    const out = [null];
+    try {
+      check(native.wxnet_app_new(raw, raw.length, null, null, out), 'wxnet_app_new');
+    } catch (err) {
+      koffi.unregister(this._wake);
+      throw err;
+    }
+    this._handle = out[0];
     try {
       check(native.wxnet_app_set_wakeup(this._handle, this._wake, null), 'wxnet_app_set_wakeup');
     } catch (err) {
@@ -96,6 +124,7 @@ class App {
       koffi.unregister(this._wake);
       throw err;
     }
+    unfreed.add(this);
   }
 
   /** True once close() started. */
@@ -278,6 +307,7 @@ class App {
     }
     await this._whenIdle(drainTimeoutMs);
     this._freeing = true;
+    unfreed.delete(this);
     const status = await new Promise((resolve, reject) => {
       native.wxnet_app_free.async(this._handle, (err, res) => (err ? reject(err) : resolve(res)));
     });
@@ -310,6 +340,17 @@ class App {
     if (task instanceof SocketTask) return new Event(task.id, EventKind.SOCKET_CLOSE, '{"code":1000,"reason":"app closed"}', null);
     const errno = task instanceof DownloadTask ? 603105 : 1;
     return new Event(task.id, EventKind.FAIL, JSON.stringify({ errMsg: `${task.api}:fail abort`, errno }), null);
+  }
+
+  /**
+   * A worker's 'exit' handler: frees the native app without waiting (Node waits for
+   * the libuv work before it tears the worker down). No event is delivered any more.
+   */
+  _freeAtExit() {
+    unfreed.delete(this);
+    this._closing = true;
+    this._freeing = true;
+    native.wxnet_app_free.async(this._handle, () => {});
   }
 
   _requireOpen() {
