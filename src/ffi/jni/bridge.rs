@@ -3,6 +3,8 @@
 //! to Kotlin.
 
 use core::ffi::{c_char, c_void};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
 
 use ::jni::objects::{GlobalRef, JByteArray, JMethodID, JObject, JString, JValueOwned};
 use ::jni::signature::{Primitive, ReturnType};
@@ -28,11 +30,14 @@ pub(super) struct AppCtx {
     pub(super) on_event: JMethodID,
 }
 
-/// What a Kotlin `Long` app handle points to.
-pub(super) struct Handle {
-    pub(super) app: *mut wxnet_app,
-    /// Boxed so that its address (the app's user data) is stable.
-    pub(super) ctx: Box<AppCtx>,
+/// The contexts of the live apps, by app handle. A context is boxed so that
+/// its address (the app's user data) is stable; it is dropped (releasing the
+/// sink's global reference) only after `wxnet_app_free` succeeded, when no
+/// callback of its app runs any more.
+static CONTEXTS: Mutex<BTreeMap<usize, Box<AppCtx>>> = Mutex::new(BTreeMap::new());
+
+pub(super) fn contexts() -> MutexGuard<'static, BTreeMap<usize, Box<AppCtx>>> {
+    CONTEXTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The JVM log sink currently registered with `wxnet_set_log_callback`.
@@ -128,18 +133,23 @@ pub(super) unsafe fn c_to_jstring(env: &mut JNIEnv, p: *const c_char) -> jstring
     new_jstring(env, &text)
 }
 
-/// The handle behind a Kotlin `Long`.
-///
-/// # Safety
-/// `handle` must be 0 or a live value from `appNew` (the Kotlin `App` keeps
-/// calls and `appFree` apart).
-pub(super) unsafe fn handle_ref<'a>(handle: jlong) -> Result<&'a Handle, ApiError> {
-    let p = handle as usize as *const Handle;
-    if p.is_null() {
+/// The app behind a Kotlin `Long` handle. The handle is the `wxnet_app*`
+/// itself: not an address but a generation-checked name in the library's app
+/// table (`src/ffi/app.rs`), so a stale or made-up handle gives
+/// `WXNET_E_CLOSED` from the C export instead of reaching freed memory.
+pub(super) fn app_of(handle: jlong) -> Result<*mut wxnet_app, ApiError> {
+    if handle == 0 {
         return Err(ApiError::new(Status::NullArgument, "app handle is 0"));
     }
-    // SAFETY: non-NULL and live per the contract.
-    Ok(unsafe { &*p })
+    // Bit for bit: a handle from appNew always fits (it came from a usize).
+    let bits = usize::try_from(handle as u64)
+        .map_err(|_| ApiError::new(Status::Closed, "not an app handle (the app was freed or never existed)"))?;
+    Ok(bits as *mut wxnet_app)
+}
+
+/// The Kotlin `Long` of an app handle (the inverse of [`app_of`]).
+pub(super) fn handle_of(app: *mut wxnet_app) -> jlong {
+    app as usize as u64 as jlong
 }
 
 /// Runs `f` with the calling thread attached to the JVM (attached once as a

@@ -3,7 +3,10 @@
 //!
 //! The Kotlin side declares `external` functions on the internal object
 //! `com.wxnet.internal.Native` (as `@JvmStatic`), with apps as opaque `Long`
-//! handles and tasks as `Long` ids. Every function here is a thin client of
+//! handles and tasks as `Long` ids. An app's `Long` is its `wxnet_app*` itself,
+//! a generation-checked name and not an address: a stale handle (after
+//! `appFree`, a second `appFree` too) gives `WXNET_E_CLOSED`, never freed
+//! memory; the app's JNI context lives in a table keyed by that handle. Every function here is a thin client of
 //! the C exports next to it, so the JVM takes exactly the path a C host takes;
 //! these functions use `extern "system"` and so stay out of `include/wxnet.h`.
 //!
@@ -18,8 +21,8 @@
 //! Conventions of the Kotlin-facing functions:
 //! - statuses are the `WXNET_*` codes as `Int`;
 //! - task starts return the task id (> 0) or a status (< 0): ids are below 2^63;
-//! - `appNew` writes the handle into a `LongArray` (pointers may be tagged on
-//!   Android, so a handle's sign means nothing);
+//! - `appNew` writes the handle into a `LongArray` (a handle's sign means
+//!   nothing);
 //! - the detail of a failure is read with `lastError()` on the same thread.
 
 mod bridge;
@@ -92,7 +95,8 @@ pub extern "system" fn Java_com_wxnet_internal_Native_appNew(
         });
         let mut app: *mut wxnet_app = std::ptr::null_mut();
         // SAFETY: config is `config.len()` readable bytes; `ctx` outlives the
-        // app (dropped only after wxnet_app_free succeeds); `app` is writable.
+        // app (kept in `contexts()` and dropped only after wxnet_app_free
+        // succeeds); `app` is writable.
         let status = unsafe {
             wxnet_app_new(
                 config.as_ptr().cast(),
@@ -103,13 +107,14 @@ pub extern "system" fn Java_com_wxnet_internal_Native_appNew(
             )
         };
         status_result(status)?;
-        let handle = Box::into_raw(Box::new(Handle { app, ctx })) as usize as jlong;
-        if let Err(e) = env.set_long_array_region(&out, 0, &[handle]) {
+        contexts().insert(app as usize, ctx);
+        if let Err(e) = env.set_long_array_region(&out, 0, &[handle_of(app)]) {
             let _ = env.exception_clear();
-            // SAFETY: just created above and never shared.
-            let h = unsafe { Box::from_raw(handle as usize as *mut Handle) };
-            // SAFETY: a live app from wxnet_app_new, not in its own callback.
-            unsafe { wxnet_app_free(h.app) };
+            // SAFETY: the handle from wxnet_app_new above (only decoded, never
+            // dereferenced); not in its own callback.
+            if unsafe { wxnet_app_free(app) } == WXNET_OK {
+                contexts().remove(&(app as usize));
+            }
             return Err(jni_error("out[0]", e));
         }
         Ok(())
@@ -118,19 +123,19 @@ pub extern "system" fn Java_com_wxnet_internal_Native_appNew(
 
 /// `Native.appFree(app: Long): Int`: frees the app (terminal events of the
 /// aborted tasks are delivered first) and its global references. From inside
-/// its own listener: `WXNET_E_WOULD_DEADLOCK`, nothing freed.
+/// its own listener: `WXNET_E_WOULD_DEADLOCK`, nothing freed. A freed (stale)
+/// handle, a second free included: `WXNET_E_CLOSED`, nothing freed.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_com_wxnet_internal_Native_appFree(_env: JNIEnv, _class: JClass, app: jlong) -> jint {
     jguard("appFree", || {
-        // SAFETY: per the Kotlin App's contract, a live handle not used concurrently.
-        let h = unsafe { handle_ref(app) }?;
-        // SAFETY: a live app.
-        status_result(unsafe { wxnet_app_free(h.app) })?;
-        // SAFETY: from Box::into_raw in appNew; its app is gone and no callback
-        // runs any more, so nothing refers to the context.
-        let Handle { app: _, ctx } = *unsafe { Box::from_raw(app as usize as *mut Handle) };
-        // Releases the sink's global reference.
-        drop(ctx);
+        let app = app_of(app)?;
+        // SAFETY: wxnet_app_free only decodes the handle (generation-checked:
+        // a stale one gives WXNET_E_CLOSED), it never dereferences it.
+        status_result(unsafe { wxnet_app_free(app) })?;
+        // This call freed the app (any other free of it got WXNET_E_CLOSED):
+        // no callback runs any more, so nothing refers to its context.
+        // Dropping it releases the sink's global reference.
+        drop(contexts().remove(&(app as usize)));
         Ok(())
     })
 }
@@ -144,10 +149,9 @@ pub extern "system" fn Java_com_wxnet_internal_Native_appSetBackground(
     background: jboolean,
 ) -> jint {
     jguard("appSetBackground", || {
-        // SAFETY: per the Kotlin App's contract, a live handle.
-        let h = unsafe { handle_ref(app) }?;
-        // SAFETY: a live app.
-        status_result(unsafe { wxnet_app_set_background(h.app, background != JNI_FALSE) })
+        let app = app_of(app)?;
+        // SAFETY: only decoded, never dereferenced (a stale handle gives WXNET_E_CLOSED).
+        status_result(unsafe { wxnet_app_set_background(app, background != JNI_FALSE) })
     })
 }
 
@@ -159,10 +163,9 @@ pub extern "system" fn Java_com_wxnet_internal_Native_appResetConnections(
     app: jlong,
 ) -> jint {
     jguard("appResetConnections", || {
-        // SAFETY: per the Kotlin App's contract, a live handle.
-        let h = unsafe { handle_ref(app) }?;
-        // SAFETY: a live app.
-        status_result(unsafe { wxnet_app_reset_connections(h.app) })
+        let app = app_of(app)?;
+        // SAFETY: only decoded, never dereferenced (a stale handle gives WXNET_E_CLOSED).
+        status_result(unsafe { wxnet_app_reset_connections(app) })
     })
 }
 
@@ -186,17 +189,17 @@ fn start(
             Some(b) => opt_bytes(env, b, "body")?,
             None => None,
         };
-        // SAFETY: per the Kotlin App's contract, a live handle.
-        let h = unsafe { handle_ref(app) }?;
+        let app = app_of(app)?;
         let ud = token as usize as *mut c_void;
-        // SAFETY: the app is live; every pointer covers its length for the
+        // SAFETY: the app handle is only decoded, never dereferenced (a stale
+        // one gives WXNET_E_CLOSED); every pointer covers its length for the
         // call (inputs are copied); `id` is writable.
         let status = unsafe {
             match f {
-                Some(f) => f(h.app, options.as_ptr().cast(), options.len(), ud, &mut id),
+                Some(f) => f(app, options.as_ptr().cast(), options.len(), ud, &mut id),
                 None => {
                     let (p, n) = body.as_deref().map_or((std::ptr::null(), 0), |b| (b.as_ptr(), b.len()));
-                    wxnet_request(h.app, options.as_ptr().cast(), options.len(), p, n, ud, &mut id)
+                    wxnet_request(app, options.as_ptr().cast(), options.len(), p, n, ud, &mut id)
                 }
             }
         };
