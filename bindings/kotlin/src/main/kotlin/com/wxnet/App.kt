@@ -42,10 +42,17 @@ class App internal constructor(configJson: String, private val serial: SerialExe
     private val handle: Long
     private val nextToken = AtomicInteger()
 
-    /** Calls using [handle] right now; [close] waits for them to finish before freeing. */
+    /**
+     * Calls using [handle] right now; [close] waits for them to finish before freeing, so a task
+     * started concurrently with [close] is one [close] aborts (and delivers the end of). A call
+     * after the free would be safe anyway: the handle is generation-checked, a stale one gives
+     * [Status.CLOSED].
+     */
     private val inFlight = AtomicInteger()
     @Volatile private var closing = false
-    private var closed = false
+
+    /** Written under [closeLock], read without it (listeners read it while [close] holds the lock). */
+    @Volatile private var closed = false
     private val closeLock = Any()
 
     init {
@@ -103,8 +110,11 @@ class App internal constructor(configJson: String, private val serial: SerialExe
      */
     fun resetConnections() = withHandle { Wxnet.check(Native.appResetConnections(it), "resetConnections") }
 
-    /** Whether [close] completed. */
-    val isClosed: Boolean get() = synchronized(closeLock) { closed }
+    /**
+     * Whether [close] completed. Never waits: `false` in the listeners that [close] runs
+     * (terminal events of the tasks it aborts), as it has not completed yet.
+     */
+    val isClosed: Boolean get() = closed
 
     /**
      * Frees the app: aborts every task, returns once their terminal events were delivered and

@@ -9,6 +9,7 @@ import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicReference
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertTrue
@@ -42,6 +43,46 @@ class LifetimeTest {
     fun anAppNeverClosedIsCollectedAndTheJvmStillExits() {
         val out = runChild("never-closed")
         assertTrue(out.lines().contains("OK"), out)
+    }
+
+    /**
+     * A listener reading [App.isClosed] while close() runs on another thread: close() waits for
+     * that listener (the terminal event of the task it aborts), so isClosed must not wait for
+     * close(). It used to take the lock close() holds across the native free: a deadlock.
+     */
+    @Test
+    fun isClosedFromAListenerDuringCloseDoesNotDeadlock() {
+        val app = App(testConfig())
+        val seen = AtomicReference<Boolean?>(null)
+        val listenerRan = CountDownLatch(1)
+        val started = CountDownLatch(1)
+        app.request("""{"url":"${api("/hang")}"}""") { e ->
+            if (e is Event.Fail) {
+                seen.set(app.isClosed)
+                listenerRan.countDown()
+            }
+        }
+        val error = AtomicReference<Throwable?>(null)
+        val closed = CountDownLatch(1)
+        val closer = Thread {
+            started.countDown()
+            try {
+                app.close()
+            } catch (t: Throwable) {
+                error.set(t)
+            }
+            closed.countDown()
+        }.apply {
+            isDaemon = true // stays stuck if the bug is back; must not keep the test JVM alive
+            start()
+        }
+        assertTrue(started.await(10, TimeUnit.SECONDS))
+        assertTrue(closed.await(20, TimeUnit.SECONDS), "close() deadlocked with a listener reading isClosed")
+        assertTrue(listenerRan.await(0, TimeUnit.SECONDS))
+        error.get()?.let { throw it }
+        assertEquals(false, seen.get(), "close() had not completed while the listener ran")
+        assertTrue(app.isClosed)
+        closer.join(10_000)
     }
 
     /**
