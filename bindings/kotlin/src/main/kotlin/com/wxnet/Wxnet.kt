@@ -26,6 +26,8 @@ object Wxnet {
      * Sets the process-wide log sink (`null`: logging off). [logger] may be called from any
      * library thread, concurrently; it never receives URLs with their query strings, header
      * values or bodies. Exceptions it throws are swallowed. It must not call [setLogger] itself.
+     * Returns once the previous logger is not running any more (it is never called again), so
+     * do not call it while holding a lock the previous logger takes.
      */
     @JvmStatic
     fun setLogger(maxLevel: Int = LOG_INFO, logger: ((level: Int, message: String) -> Unit)?) {

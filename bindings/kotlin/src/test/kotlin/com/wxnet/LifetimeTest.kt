@@ -8,6 +8,7 @@ import java.lang.ref.WeakReference
 import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicInteger
 import java.util.concurrent.atomic.AtomicReference
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -132,6 +133,52 @@ class LifetimeTest {
             assertTrue(failures.isEmpty(), "round $round: $failures")
             val open = tasks.filter { !it.isDone }
             assertTrue(open.isEmpty(), "round $round: ${open.size} of ${tasks.size} tasks never ended")
+        }
+    }
+
+    /**
+     * Loggers replaced while the library is calling them (a stream whose listener throws on
+     * every event makes one WARN record per event): once setLogger returns, the old logger is
+     * never called again, and every replaced logger is released (its global reference deleted,
+     * so the JVM collects it) instead of piling up.
+     */
+    @Test
+    fun replacedLoggersAreNeverCalledAgainAndAreReleased() {
+        val violations = AtomicInteger()
+        val queue = ReferenceQueue<Any>()
+        val refs = ArrayList<WeakReference<Any>>()
+        App(testConfig()).use { app ->
+            val task = app.request("""{"url":"${api("/chunked?n=100000&size=16&interval_ms=1")}","enableChunked":true}""") {
+                throw IllegalStateException("a log record")
+            }
+            var retiredPrevious: AtomicBoolean? = null
+            try {
+                repeat(20) {
+                    val retired = AtomicBoolean(false)
+                    val called = CountDownLatch(1)
+                    val logger: (Int, String) -> Unit = { _, _ ->
+                        if (retired.get()) violations.incrementAndGet()
+                        called.countDown()
+                    }
+                    Wxnet.setLogger(Wxnet.LOG_WARN, logger)
+                    retiredPrevious?.set(true)
+                    retiredPrevious = retired
+                    refs += WeakReference<Any>(logger, queue)
+                    assertTrue(called.await(20, TimeUnit.SECONDS), "logger ${refs.size} was never called")
+                }
+            } finally {
+                Wxnet.setLogger(Wxnet.LOG_WARN, null)
+                retiredPrevious?.set(true)
+                task.abort()
+            }
+        }
+        assertEquals(0, violations.get(), "a replaced logger was called after setLogger returned")
+        var released = 0
+        val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30)
+        while (released < refs.size) {
+            if (System.nanoTime() > deadline) throw AssertionError("only $released of ${refs.size} replaced loggers were released")
+            System.gc()
+            if (queue.remove(100) != null) released++
         }
     }
 
