@@ -338,6 +338,56 @@ fn fragmented_messages_are_reassembled_and_pings_answered() {
 }
 
 #[test]
+fn pings_are_answered_while_the_host_sends_nothing() {
+    let app = TestApp::new(json!({}));
+    // The server pings every 100 ms; the host only listens.
+    let id = app.open_socket(json!({"url": ws_url("/ws/ping?t=idle")}));
+    wait_for_condition(
+        "three pongs at the server",
+        Duration::from_secs(20),
+        Duration::from_millis(20),
+        || SERVER.ws_counters("/ws/ping?t=idle").pongs >= 3,
+    );
+    wxnet::socket_of(id).expect("socket").close(1000, "").expect("close");
+    assert_eq!(close_json(&app.closed(id))["code"], 1000);
+}
+
+#[test]
+fn a_peer_that_pings_without_reading_is_slowed_down_not_buffered() {
+    let app = TestApp::new(json!({}));
+    // A million Pings (131 MB) with nothing read: a client that keeps reading while its
+    // Pongs cannot be written would hold them all; ours stops reading, so the server's
+    // writes stall (it then reads, as /ws/echo).
+    let tag = "/ws/ping-flood?n=1000000&t=flood";
+    let id = app.open_socket(json!({"url": ws_url(tag)}));
+    wait_for_condition(
+        "the flood stalled or ended",
+        Duration::from_secs(120),
+        Duration::from_millis(20),
+        || {
+            let c = SERVER.ws_counters(tag);
+            c.floods_stalled + c.floods_done > 0
+        },
+    );
+    let counters = SERVER.ws_counters(tag);
+    assert_eq!(
+        (counters.floods_stalled, counters.floods_done),
+        (1, 0),
+        "the client read on without writing its Pongs: {counters:?}"
+    );
+    assert!(counters.flood_pings < 1_000_000, "{counters:?}");
+    // The socket still works: what the server could not read drains, and close ends it.
+    wxnet::socket_of(id).expect("socket").close(1000, "").expect("close");
+    let events = app.closed(id);
+    assert_eq!(close_json(&events)["code"], 1000);
+    assert!(
+        SERVER.ws_counters(tag).pongs > 0,
+        "the Pongs were written: {:?}",
+        SERVER.ws_counters(tag)
+    );
+}
+
+#[test]
 fn an_oversized_message_closes_with_1009() {
     let app = TestApp::new(json!({}));
     let size = wxnet::testing::DEFAULT_MAX_SOCKET_MESSAGE_BYTES + 1;

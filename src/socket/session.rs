@@ -29,6 +29,9 @@ use crate::task::TaskShared;
 
 const ABNORMAL: u16 = 1006;
 const TOO_BIG: u16 = 1009;
+/// Pings a peer may send during a closing handshake before the connection
+/// is cut (their Pongs are not sent any more, and would pile up).
+const MAX_PINGS_WHILE_CLOSING: usize = 64;
 
 pub async fn run(
     app: Arc<AppCore>,
@@ -99,6 +102,12 @@ struct Session<'a> {
     /// A received message waiting for room in the event queue; nothing is
     /// read meanwhile.
     held: Option<(Event, RoomWait)>,
+    /// A Ping was read: yawc queued its Pong, which goes out only when the
+    /// WebSocket is polled for sending. Nothing more is read until it is
+    /// written, so Pongs go out while the host sends nothing, and a peer
+    /// that pings without reading our Pongs is slowed down instead of
+    /// filling yawc's queue of them.
+    pong_due: bool,
 }
 
 /// What woke the loop.
@@ -119,6 +128,7 @@ impl<'a> Session<'a> {
             queued,
             unflushed: false,
             held: None,
+            pong_due: false,
         }
     }
 
@@ -169,6 +179,14 @@ impl<'a> Session<'a> {
         }
         if let Some((_, room)) = &mut self.held {
             return room.as_mut().poll(cx).map(Step::Room);
+        }
+        if self.pong_due {
+            // Ready once yawc wrote and flushed the Pongs it owes.
+            match Pin::new(&mut self.ws).poll_ready(cx) {
+                Poll::Ready(Ok(())) => self.pong_due = false,
+                Poll::Ready(Err(e)) => return Poll::Ready(Step::Sent(Err(e))),
+                Poll::Pending => return Poll::Pending,
+            }
         }
         self.ws.poll_next_frame(cx).map(Step::Incoming)
     }
@@ -249,6 +267,10 @@ impl<'a> Session<'a> {
                     None => (1005, String::new()),
                 });
             }
+            OpCode::Ping => {
+                self.pong_due = true;
+                return None;
+            }
             _ => return None,
         };
         let event = self.task.event(EventKind::SocketMessage, json, Some(data));
@@ -297,6 +319,9 @@ impl<'a> Session<'a> {
     /// after it sent its answer to the peer's close.
     async fn drain_within(&mut self, limit: Duration, ours: bool, commands: &mut mpsc::UnboundedReceiver<Command>) {
         let mut read_done = false;
+        // Pings read here get Pongs yawc queues and no longer sends (the
+        // close is under way): a peer that keeps pinging is cut off.
+        let mut pings = 0;
         let drain = std::future::poll_fn(|cx| {
             if let Poll::Ready(Some(Command::Abort)) = commands.poll_recv(cx) {
                 return Poll::Ready(());
@@ -309,6 +334,10 @@ impl<'a> Session<'a> {
             while !read_done {
                 match self.ws.poll_next_frame(cx) {
                     Poll::Ready(Ok(frame)) if ours && frame.opcode() == OpCode::Close => read_done = true,
+                    Poll::Ready(Ok(frame)) if frame.opcode() == OpCode::Ping => {
+                        pings += 1;
+                        read_done = pings > MAX_PINGS_WHILE_CLOSING;
+                    }
                     Poll::Ready(Ok(_)) => {}
                     Poll::Ready(Err(_)) => read_done = true,
                     Poll::Pending => break,

@@ -99,6 +99,7 @@
 //! | `/ws/ping` | a Ping with payload `wxnet` at once and every 100 ms (until a Close); the text message `pongs?` is answered (instead of echoed) with the number of Pongs received so far, in decimal |
 //! | `/ws/deaf` | never reads anything (not even a Close); drops the connection after 60 s |
 //! | `/ws/push?n=1500&size=1048576` | n (at most 1000000) binary messages of size bytes (at most 16 MiB, each the byte `0x5a`), each sent once the previous one is written |
+//! | `/ws/ping-flood?n=100000` | n (at most 1000000) Pings of 125 bytes as fast as they can be written, reading nothing meanwhile; a write that waits over 2 s (the client stopped reading) ends the flood as stalled; then as `/ws/echo`. Counted by [`TestServer::ws_counters`] (every route counts the Pongs it receives) |
 //! | `/ws/flood?n=10000` | n (at most 1000000) text messages `0`, `1`, ... `{n-1}` in order, as fast as possible; with `size=S` (at most 65536) each is zero-padded to at least S characters (`size=4`: `0000`, `0001`, ...) |
 
 mod alt_svc;
@@ -126,6 +127,7 @@ use std::io;
 pub use content::{compressed_sample_json, encode_charset_sample, CHARSET_SAMPLE, INVALID_UTF8_BODY};
 pub use h3_raw::{raw_body_byte, RawH3, RawH3End, RawH3Stats};
 pub use server::TestServer;
+pub use ws::WsCounters;
 
 /// The DNS names in the leaf certificate's subjectAltName, in this order.
 ///

@@ -167,6 +167,12 @@ impl TestServer {
         self.stats.hits_of(path)
     }
 
+    /// What the WebSocket connections opened with exactly `path_and_query` (e.g.
+    /// `/ws/ping?t=idle`, a test's own tag) saw, summed over them.
+    pub fn ws_counters(&self, path_and_query: &str) -> crate::WsCounters {
+        self.stats.ws_counters(path_and_query)
+    }
+
     /// How many TCP connections were accepted so far, on all listeners.
     pub fn connections(&self) -> u64 {
         self.stats.connections.load(Ordering::SeqCst)

@@ -19,6 +19,8 @@ pub(crate) struct Stats {
     /// Notified (all waiters) after every change of `hits` (`/wait-hits`).
     hit_added: tokio::sync::Notify,
     pub(crate) ws_messages: AtomicU64,
+    /// What the WebSocket connections saw, by their upgrade request's path and query.
+    ws_tagged: Mutex<HashMap<String, crate::WsCounters>>,
     /// The `Alt-Svc` every TCP response carries ([`crate::ServerOptions::h3`],
     /// [`crate::ServerOptions::alt_svc`]).
     pub(crate) alt_svc: OnceLock<http::HeaderValue>,
@@ -48,6 +50,18 @@ impl Stats {
     /// One text or binary message received by a WebSocket route.
     pub(crate) fn ws_message(&self) {
         self.ws_messages.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Updates the counters of the WebSocket connections opened with `tag` (the upgrade
+    /// request's path and query).
+    pub(crate) fn ws_count(&self, tag: &str, update: impl FnOnce(&mut crate::WsCounters)) {
+        let mut tagged = self.ws_tagged.lock().unwrap_or_else(|p| p.into_inner());
+        update(tagged.entry(tag.to_owned()).or_default());
+    }
+
+    pub(crate) fn ws_counters(&self, tag: &str) -> crate::WsCounters {
+        let tagged = self.ws_tagged.lock().unwrap_or_else(|p| p.into_inner());
+        tagged.get(tag).copied().unwrap_or_default()
     }
 
     /// One request for `path` (counted before the route runs).

@@ -48,6 +48,23 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_PARTS: u64 = 10_000;
 const MAX_FLOOD: u64 = 1_000_000;
 const MAX_FLOOD_WIDTH: u64 = 64 * 1024;
+/// `/ws/ping-flood`: a write that waits this long means the client stopped reading.
+const FLOOD_STALL: Duration = Duration::from_secs(2);
+
+/// What the WebSocket connections of one upgrade path and query saw
+/// ([`crate::TestServer::ws_counters`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WsCounters {
+    /// Pongs received (any route).
+    pub pongs: u64,
+    /// Pings written by `/ws/ping-flood`.
+    pub flood_pings: u64,
+    /// `/ws/ping-flood` connections whose flood ended stalled (a write waited over 2 s).
+    pub floods_stalled: u64,
+    /// `/ws/ping-flood` connections that wrote all their Pings.
+    pub floods_done: u64,
+}
+
 /// A close frame's reason: 125 bytes of control payload minus the 2-byte code.
 const MAX_REASON: usize = 123;
 
@@ -82,6 +99,8 @@ enum Behavior {
     },
     /// Never reads anything (so a client's sends stall once the buffers are full).
     Deaf,
+    /// Writes this many Pings first, reading nothing meanwhile, until a write stalls.
+    PingFlood(u64),
     /// Sends `n` binary messages of `size` bytes first, each as soon as the last one is
     /// written (so a client that stops reading slows it down).
     Push {
@@ -120,6 +139,11 @@ pub(crate) fn handle(
         "flood" => flood(query),
         "push" => push(query),
         "deaf" => Ok(Behavior::Deaf),
+        "ping-flood" => match query.number("n") {
+            Ok(n) if n.unwrap_or(100_000) <= MAX_FLOOD => Ok(Behavior::PingFlood(n.unwrap_or(100_000))),
+            Ok(_) => Err(format!("n must be <= {MAX_FLOOD}")),
+            Err(e) => Err(e),
+        },
         _ => return None,
     };
     let accept = match check_upgrade(&req) {
@@ -130,7 +154,11 @@ pub(crate) fn handle(
         Ok(chosen) => chosen,
         Err(msg) => return Some(bad_request(msg)),
     };
-    tokio::spawn(serve(hyper::upgrade::on(&mut req), behavior, stats));
+    let tag = req
+        .uri()
+        .path_and_query()
+        .map_or_else(String::new, |pq| pq.as_str().to_owned());
+    tokio::spawn(serve(hyper::upgrade::on(&mut req), behavior, stats, tag));
     Some(switching_protocols(&accept, protocol))
 }
 
@@ -317,7 +345,7 @@ fn switching_protocols(accept: &str, protocol: Option<HeaderValue>) -> Response<
 
 /// The connection's task: waits for hyper to hand over the connection (after the 101 is
 /// written), then runs the route.
-async fn serve(on_upgrade: OnUpgrade, behavior: Behavior, stats: Arc<Stats>) {
+async fn serve(on_upgrade: OnUpgrade, behavior: Behavior, stats: Arc<Stats>, tag: String) {
     let Ok(upgraded) = on_upgrade.await else {
         return; // the client left before the 101
     };
@@ -326,13 +354,13 @@ async fn serve(on_upgrade: OnUpgrade, behavior: Behavior, stats: Arc<Stats>) {
         .max_frame_size(Some(MAX_MESSAGE));
     let mut ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
     // Errors are the client's doing (protocol violations, resets): just drop the connection.
-    if let Ok(End::Done) = run(&mut ws, behavior, &stats).await {
+    if let Ok(End::Done) = run(&mut ws, behavior, &stats, &tag).await {
         // The server closes the TCP connection first (RFC 6455 7.1.1); with TLS, say so.
         let _ = timeout(SHUTDOWN_TIMEOUT, ws.get_mut().shutdown()).await;
     }
 }
 
-async fn run(ws: &mut Ws, behavior: Behavior, stats: &Stats) -> Result<End, WsError> {
+async fn run(ws: &mut Ws, behavior: Behavior, stats: &Stats, tag: &str) -> Result<End, WsError> {
     let mut drop_at = None;
     let mut close_at = None;
     let mut close_frame = None;
@@ -372,6 +400,7 @@ async fn run(ws: &mut Ws, behavior: Behavior, stats: &Stats) -> Result<End, WsEr
             tokio::time::sleep(HOLD_AFTER_CLOSE).await;
             return Ok(End::Abrupt);
         }
+        Behavior::PingFlood(n) => ping_flood(ws, n, stats, tag).await?,
         Behavior::Push { n, size } => {
             let data = Bytes::from(vec![0x5a; size]);
             for _ in 0..n {
@@ -404,7 +433,10 @@ async fn run(ws: &mut Ws, behavior: Behavior, stats: &Stats) -> Result<End, WsEr
                         stats.ws_message();
                         ws.send(Message::Binary(data)).await?;
                     }
-                    Message::Pong(_) => pongs += 1,
+                    Message::Pong(_) => {
+                        pongs += 1;
+                        stats.ws_count(tag, |c| c.pongs += 1);
+                    }
                     Message::Close(_) if hold_on_close => {
                         hold(ws).await;
                         return Ok(End::Abrupt);
@@ -430,6 +462,43 @@ async fn run(ws: &mut Ws, behavior: Behavior, stats: &Stats) -> Result<End, WsEr
             () = at(closing_deadline) => return Ok(End::Done),
         }
     }
+}
+
+/// `/ws/ping-flood`: `n` Pings of 125 bytes, written as fast as the connection takes them
+/// (flushed every 64), nothing read meanwhile; stops early, counted as stalled, when one
+/// write waits over [`FLOOD_STALL`].
+async fn ping_flood(ws: &mut Ws, n: u64, stats: &Stats, tag: &str) -> Result<(), WsError> {
+    let payload = Bytes::from_static(&[b'p'; 125]);
+    let mut written = 0;
+    let mut stalled = false;
+    for i in 0..n {
+        let flush = i % 64 == 63 || i + 1 == n;
+        let step = timeout(FLOOD_STALL, async {
+            ws.feed(Message::Ping(payload.clone())).await?;
+            if flush {
+                ws.flush().await?;
+            }
+            Ok::<(), WsError>(())
+        })
+        .await;
+        match step {
+            Ok(result) => result?,
+            Err(_) => {
+                stalled = true;
+                break;
+            }
+        }
+        written += 1;
+    }
+    stats.ws_count(tag, |c| {
+        c.flood_pings += written;
+        if stalled {
+            c.floods_stalled += 1;
+        } else {
+            c.floods_done += 1;
+        }
+    });
+    Ok(())
 }
 
 /// The frames of `/ws/fragmented`: one text message, `fragment-0|fragment-1|...`, in `parts`
