@@ -45,7 +45,7 @@ async fn run_inner(app: &AppCore, task: &TaskShared, opts: &Opts, admission: Adm
     let destination = match opts.str("filePath")? {
         Some(vpath) => {
             let (sandbox, path) = (app.sandbox.clone(), vpath.to_owned());
-            let real = super::off_worker(Api::DownloadFile, move || sandbox.user_file_for_write(&path))
+            let real = super::off_worker_within(Api::DownloadFile, timeout, move || sandbox.user_file_for_write(&path))
                 .await?
                 .map_err(|e| super::sandbox_error(vpath, e))?;
             Destination::User {

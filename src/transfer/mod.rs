@@ -10,6 +10,18 @@ pub mod upload;
 use crate::errors::{Api, Errno, WxError};
 use crate::sandbox::SandboxError;
 
+/// [`off_worker`] for a step before the task's queue wait (which the
+/// task's timeout does not cover yet): bounded by that timeout too.
+pub(crate) async fn off_worker_within<T: Send + 'static>(
+    api: Api,
+    limit: std::time::Duration,
+    step: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, WxError> {
+    tokio::time::timeout(limit, off_worker(api, step))
+        .await
+        .map_err(|_| WxError::timeout())?
+}
+
 /// Runs one file-system step of `api`'s task (checks that resolve or create
 /// directories, opening and creating files, syncing them) on tokio's
 /// blocking pool, not on the network worker: a slow or hung file system then

@@ -37,9 +37,10 @@ async fn run_inner(app: &AppCore, task: &Arc<TaskShared>, opts: &Opts, admission
     let form = opts.object("formData")?;
     let timeout = app.timeout(opts, Api::UploadFile)?;
     let (sandbox, path) = (app.sandbox.clone(), vpath.to_owned());
-    let (file, file_len) = super::off_worker(Api::UploadFile, move || sandbox.open_existing_file(&path))
-        .await?
-        .map_err(|e| super::sandbox_error(vpath, e))?;
+    let (file, file_len) =
+        super::off_worker_within(Api::UploadFile, timeout, move || sandbox.open_existing_file(&path))
+            .await?
+            .map_err(|e| super::sandbox_error(vpath, e))?;
     let filename = vpath.rsplit('/').next().unwrap_or("file");
 
     let throttle = Arc::new(Mutex::new(Throttle::new(None)));
