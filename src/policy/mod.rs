@@ -283,6 +283,13 @@ pub fn check_url(policy: &Policy, kind: DomainKind, url: &str) -> Result<Url, Po
     let Some(host) = parsed.host() else {
         return Err(PolicyViolation::invalid("missing host"));
     };
+    if let Host::Domain(domain) = host {
+        if !domain.bytes().all(is_reg_name_byte) {
+            return Err(PolicyViolation::invalid(
+                "the host has a character no request can carry",
+            ));
+        }
+    }
     if !policy.url_check {
         return Ok(parsed);
     }
@@ -302,6 +309,14 @@ pub fn check_url(policy: &Policy, kind: DomainKind, url: &str) -> Result<Url, Po
         }
     }
     Ok(parsed)
+}
+
+/// A byte RFC 3986 allows in a host name (`reg-name`, once the URL parser
+/// has lowercased it and turned any Unicode into punycode). The WHATWG parser
+/// of the `url` crate also lets `` ` ``, `{`, `}` and `"` through, which no
+/// request line (nor the `http` crate) can carry.
+fn is_reg_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)
 }
 
 /// The fixed Referer: `https://servicewechat.com/{appId}/{version}/page-frame.html`.
