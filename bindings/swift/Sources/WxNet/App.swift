@@ -11,13 +11,37 @@ public enum Api: String, Sendable {
 /// task's terminal event (after which the library never touches it again).
 /// The box is released BEFORE the terminal event reaches the stream or the awaiting
 /// continuation, so whoever they wake already sees it gone (`TaskBox.live`).
-private let eventCallback: wxnet_event_callback = { _, ev in
+/// The app's user data is not a pointer but the app's token (`App.token`): nothing to keep
+/// alive. While the event is handled, the thread is marked as dispatching that app.
+private let eventCallback: wxnet_event_callback = { appToken, ev in
     guard let ev, let ud = ev.pointee.task_user_data else { return }
+    let previous = pthread_getspecific(dispatchingKey)
+    pthread_setspecific(dispatchingKey, appToken)
+    defer { pthread_setspecific(dispatchingKey, previous) }
     let unmanaged = Unmanaged<TaskBox>.fromOpaque(ud)
     if let ending = deliver(Event(copying: ev), to: unmanaged) {
         unmanaged.release()
         ending.complete()
     }
+}
+
+/// The token (as a pointer-sized value) of the app whose events the current thread is
+/// handling, or nil when it is in no handler.
+private let dispatchingKey: pthread_key_t = {
+    var key = pthread_key_t()
+    let status = pthread_key_create(&key, nil)
+    precondition(status == 0, "pthread_key_create failed: \(status)")
+    return key
+}()
+
+/// Tokens of apps (never 0, never reused).
+private let tokenLock = NSLock()
+nonisolated(unsafe) private var lastToken: UInt = 0
+private func nextToken() -> UInt {
+    tokenLock.lock()
+    defer { tokenLock.unlock() }
+    lastToken += 1
+    return lastToken
 }
 
 /// Hands `event` to the box; no strong reference to the box outlives this call.
@@ -34,21 +58,28 @@ private func deliver(_ event: Event, to unmanaged: Unmanaged<TaskBox>) -> TaskBo
 /// event first.
 public final class App: @unchecked Sendable {
     private let raw: OpaquePointer
+    /// This app's `app_user_data`: a number, not a pointer (see `eventCallback`).
+    private let token: UInt
     private let state = NSCondition()
     private var inFlight = 0
+    /// A `close()` is freeing the app (`wxnet_app_free` running or about to run).
     private var closing = false
     private var closed = false
+    /// Threads in `close()` waiting for another thread's `close()`.
+    private var waitingClosers = 0
 
     /// Creates an app from its config JSON (`appId` required).
     /// Throws `WxnetError.invalidConfig` naming the offending field.
     public init(config: String) throws {
         var out: OpaquePointer?
+        let token = nextToken()
         let status = config.utf8CString.withUnsafeBufferPointer { buf in
-            wxnet_app_new(buf.baseAddress, buf.count - 1, eventCallback, nil, &out)
+            wxnet_app_new(buf.baseAddress, buf.count - 1, eventCallback, UnsafeMutableRawPointer(bitPattern: token), &out)
         }
         try check(status)
         guard let out else { throw WxnetError.panic("wxnet_app_new returned no app") }
         raw = out
+        self.token = token
     }
 
     deinit {
@@ -66,10 +97,27 @@ public final class App: @unchecked Sendable {
     }
 
     /// Frees the app now: aborts every task and returns once their terminal events were
-    /// delivered and no handler of this app runs any more. Idempotent. From inside one of
-    /// this app's handlers it throws `wouldDeadlock` and nothing happens.
+    /// delivered and no handler of this app runs any more. Idempotent: a call while another
+    /// thread's `close()` is freeing the app waits for that one and returns with it.
+    /// From inside one of this app's handlers it throws `wouldDeadlock` and nothing happens
+    /// (the app stays open for everyone); likewise from inside any app's handler while
+    /// another thread is closing this app (waiting there could deadlock).
     public func close() throws {
+        let dispatching = pthread_getspecific(dispatchingKey)
+        if dispatching == UnsafeMutableRawPointer(bitPattern: token) {
+            // What wxnet_app_free would say, without marking the app closing meanwhile.
+            throw WxnetError.wouldDeadlock("close() was called from inside one of this app's own handlers")
+        }
         state.lock()
+        while closing && !closed {
+            if dispatching != nil {
+                state.unlock()
+                throw WxnetError.wouldDeadlock("close() from inside a handler while another thread is closing this app")
+            }
+            waitingClosers += 1
+            state.wait()
+            waitingClosers -= 1
+        }
         if closed {
             state.unlock()
             return
@@ -85,6 +133,13 @@ public final class App: @unchecked Sendable {
         state.broadcast()
         state.unlock()
         if let error { throw error }
+    }
+
+    /// Threads in `close()` waiting for another thread's `close()` (for the tests).
+    var closeWaiters: Int {
+        state.lock()
+        defer { state.unlock() }
+        return waitingClosers
     }
 
     /// The app went to the background (`true`) or came back (`false`).
