@@ -111,34 +111,122 @@ public enum WxNet {
     /// Log levels of `setLogger`.
     public static let logError: Int32 = 1, logWarn: Int32 = 2, logInfo: Int32 = 3, logDebug: Int32 = 4, logTrace: Int32 = 5
 
-    private static let loggerLock = NSLock()
-    nonisolated(unsafe) private static var logger: Unmanaged<LogBox>?
-
     /// Sets the process-wide log handler (nil: logging off). It may be called from any library
     /// thread, concurrently, and never receives URLs with their query strings, header values
-    /// or bodies. It must not call `setLogger` itself.
+    /// or bodies.
+    ///
+    /// When this returns, the previous handler is not running on another thread and is never
+    /// called again; it is released then, or when a call of it still running on the calling
+    /// thread returns. A handler may call `setLogger` itself (e.g. to remove itself); if
+    /// another thread is replacing the handler at that moment (and so waits for this call of
+    /// the handler to return), the call from inside returns at once and that other thread
+    /// installs its request (the later one) before its own `setLogger` returns.
     public static func setLogger(maxLevel: Int32 = logInfo, _ handler: (@Sendable (Int32, String) -> Void)?) throws {
-        loggerLock.lock()
-        defer { loggerLock.unlock() }
-        let new = handler.map { Unmanaged.passRetained(LogBox($0)) }
-        let status: wxnet_status
-        if let new {
-            status = wxnet_set_log_callback({ ud, level, msg, len in
-                guard let ud, let msg else { return }
-                let text = String(decoding: UnsafeRawBufferPointer(start: msg, count: len), as: UTF8.self)
-                Unmanaged<LogBox>.fromOpaque(ud).takeUnretainedValue().handler(level, text)
-            }, new.toOpaque(), maxLevel)
-        } else {
-            status = wxnet_set_log_callback(nil, nil, maxLevel)
+        try LogSlot.shared.replace(handler.map(LogBox.init), maxLevel: maxLevel)
+    }
+}
+
+/// The one log callback the library is ever given. Its `ud` is NULL: the handler to call is
+/// read from `LogSlot`, with a reference of its own for the duration of the call, so a
+/// handler replaced (even from inside itself) is released when no call of it runs, never
+/// before, and replaced handlers do not pile up.
+private let logTrampoline: wxnet_log_callback = { _, level, msg, len in
+    guard let msg, let box = LogSlot.shared.current else { return }
+    let text = String(decoding: UnsafeRawBufferPointer(start: msg, count: len), as: UTF8.self)
+    let previous = pthread_getspecific(insideLogHandlerKey)
+    pthread_setspecific(insideLogHandlerKey, UnsafeMutableRawPointer(bitPattern: 1))
+    defer { pthread_setspecific(insideLogHandlerKey, previous) }
+    box.handler(level, text)
+}
+
+/// Non-nil on a thread that is running the log handler.
+private let insideLogHandlerKey: pthread_key_t = {
+    var key = pthread_key_t()
+    let status = pthread_key_create(&key, nil)
+    precondition(status == 0, "pthread_key_create failed: \(status)")
+    return key
+}()
+
+/// The current log handler and the serialized native replacement of it.
+///
+/// `wxnet_set_log_callback` waits for a running call of the old callback to return, and that
+/// call may itself replace the handler, so no lock is held across the native call: one thread
+/// at a time (the applier) installs the latest requested handler, looping until no newer
+/// request came meanwhile; other requests wait for it, except one made from inside the
+/// handler while another thread applies (that thread may be waiting for this very call to
+/// return): it is left to the applier and returns at once.
+final class LogSlot: @unchecked Sendable {
+    static let shared = LogSlot()
+
+    private let cond = NSCondition()
+    /// What the trampoline calls (nil: nothing).
+    private var calling: LogBox?
+    /// What the library was last given successfully.
+    private var installed: LogBox?
+    private var desired: (box: LogBox?, maxLevel: Int32) = (nil, WxNet.logInfo)
+    /// Sequence numbers of the latest request and of the latest one installed.
+    private var requested = 0
+    private var applied = 0
+    private var applying = false
+
+    /// The handler for one call of the trampoline (a strong reference of the caller's own).
+    var current: LogBox? {
+        cond.lock()
+        defer { cond.unlock() }
+        return calling
+    }
+
+    func replace(_ box: LogBox?, maxLevel: Int32) throws {
+        let inside = pthread_getspecific(insideLogHandlerKey) != nil
+        // Replaced handlers are released after the lock is let go (their deinit is user code).
+        var released: [LogBox?] = []
+        defer { withExtendedLifetime(released) {} }
+        cond.lock()
+        requested += 1
+        let mine = requested
+        desired = (box, maxLevel)
+        while applying {
+            if inside {
+                cond.unlock()
+                return // the applier may be waiting for our caller to return; it installs this
+            }
+            cond.wait()
         }
-        if status != WXNET_OK {
-            let error = WxnetError.last(status)
-            new?.release()
-            throw error
+        if applied >= mine {
+            cond.unlock()
+            return // installed by another thread (this request or a later one)
         }
-        // Once replaced, the library calls the old handler no more.
-        logger?.release()
-        logger = new
+        applying = true
+        while true {
+            let (seq, (value, level)) = (requested, desired)
+            // Published before the native call: a call in between gets the new handler (or
+            // none), never one that is being replaced.
+            released.append(calling)
+            calling = value
+            cond.unlock()
+            let status = value == nil
+                ? wxnet_set_log_callback(nil, nil, level)
+                : wxnet_set_log_callback(logTrampoline, nil, level)
+            let error = status == WXNET_OK ? nil : WxnetError.last(status)
+            cond.lock()
+            if let error {
+                released.append(calling)
+                calling = installed
+                applying = false
+                cond.broadcast()
+                cond.unlock()
+                throw error
+            }
+            released.append(installed)
+            installed = value
+            applied = seq
+            cond.broadcast()
+            if requested == seq {
+                applying = false
+                cond.unlock()
+                return
+            }
+        }
     }
 }
 
@@ -176,5 +264,23 @@ extension CodingUserInfoKey {
 
 final class LogBox: @unchecked Sendable {
     let handler: @Sendable (Int32, String) -> Void
-    init(_ handler: @escaping @Sendable (Int32, String) -> Void) { self.handler = handler }
+    init(_ handler: @escaping @Sendable (Int32, String) -> Void) {
+        self.handler = handler
+        LogBox.count(+1)
+    }
+
+    deinit { LogBox.count(-1) }
+
+    private static let countLock = NSLock()
+    nonisolated(unsafe) private static var liveCount = 0
+    static var live: Int {
+        countLock.lock()
+        defer { countLock.unlock() }
+        return liveCount
+    }
+    private static func count(_ delta: Int) {
+        countLock.lock()
+        liveCount += delta
+        countLock.unlock()
+    }
 }

@@ -150,10 +150,17 @@ final class LifetimeTests: XCTestCase {
         for round in 0..<5 {
             let app = try App(config: testConfig())
             let started = Counter()
+            let closeCalled = Flag()
             let results = try await bounded(30, "round \(round)") { [slow] in
                 try await withThrowingTaskGroup(of: String.self) { group in
                     for i in 0..<60 {
                         group.addTask {
+                            // These race the close.
+                            if i >= 45 {
+                                try await waitUntil { closeCalled.isSet }
+                            } else if i >= 30 {
+                                try await waitUntil { started.value >= 30 }
+                            }
                             let work = Task {
                                 started.add()
                                 return try await app.request(i % 3 == 0 ? #"{"url":"\#(api("/json"))"}"# : slow)
@@ -176,7 +183,10 @@ final class LifetimeTests: XCTestCase {
                     }
                     group.addTask {
                         try await waitUntil { started.value >= 30 }
-                        try await onThread { try app.close() }
+                        try await onThread {
+                            closeCalled.set()
+                            try app.close()
+                        }
                         return "close"
                     }
                     var all: [String] = []
@@ -211,6 +221,63 @@ final class LifetimeTests: XCTestCase {
     }
 
     // MARK: the log handler
+
+    /// A handler that replaces itself while another thread is replacing it (and so waits,
+    /// inside wxnet_set_log_callback, for that very call of the handler to return). Run in a
+    /// child process: a deadlock there cannot be undone in this one.
+    func testLogHandlerReplacingItselfWhileAnotherThreadReplacesItDoesNotDeadlock() throws {
+        #if os(Linux)
+        if ProcessInfo.processInfo.environment[childEnv] == "log-replace" {
+            return try logReplaceChild()
+        }
+        try runChild(test: "LifetimeTests/testLogHandlerReplacingItselfWhileAnotherThreadReplacesItDoesNotDeadlock", mode: "log-replace")
+        #else
+        throw XCTSkip("runs its child process and reads thread states through /proc: Linux only")
+        #endif
+    }
+
+    private func logReplaceChild() throws {
+        let entered = Flag()
+        let setterTid = LockedBox<String?>(nil)
+        let innerReturned = Flag()
+        let setterSleptInside = Flag()
+        try WxNet.setLogger(maxLevel: WxNet.logInfo) { _, _ in
+            guard !entered.isSet else { return }
+            entered.set()
+            // Wait (bounded) until the other thread is blocked inside its setLogger.
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline {
+                if let tid = setterTid.get(), threadIsSleeping(tid) {
+                    setterSleptInside.set()
+                    break
+                }
+                usleep(1000)
+            }
+            _ = try? WxNet.setLogger(nil)
+            innerReturned.set()
+        }
+        let setter = Outcome()
+        Thread.detachNewThread {
+            setter.run {
+                try eventually(20, "the first log record") { entered.isSet }
+                setterTid.set(currentThreadID())
+                try WxNet.setLogger(maxLevel: WxNet.logInfo) { _, _ in }
+            }
+        }
+        _ = try App(config: #"{"appId":"wxlogchild"}"#) // "app freed" is logged
+        try setter.wait(20)
+        XCTAssertNil(setter.error)
+        try eventually(20, "the handler's own setLogger to return") { innerReturned.isSet }
+        XCTAssertTrue(setterSleptInside.isSet, "the other thread was not seen blocked in setLogger")
+        // The later request (nil, from inside) won; a new handler gets records again.
+        let records = Recorder()
+        try WxNet.setLogger(maxLevel: WxNet.logInfo) { _, msg in
+            records.handler(Event(task: 0, rawKind: 0, json: "{}", data: Data(msg.utf8)))
+        }
+        _ = try App(config: #"{"appId":"wxlogchild"}"#)
+        try records.wait(for: "a log record") { $0.contains { $0.text.contains("app freed") } }
+        try WxNet.setLogger(nil)
+    }
 
     /// Replaced handlers are released at once (they do not pile up), and nil releases the last.
     func testReplacedLogHandlersAreReleased() throws {
@@ -379,4 +446,64 @@ final class ResumeOnce<T: Sendable>: @unchecked Sendable {
         lock.unlock()
         c?.resume(with: result)
     }
+}
+
+// MARK: child processes
+
+/// The environment variable that makes a test run its child part.
+let childEnv = "WXNET_SWIFT_LIFETIME_CHILD"
+
+/// Runs one test of this test binary in a child process with `childEnv` = `mode`; fails if
+/// it does not exit 0 within `timeout` seconds (then it is killed), or did not run the test.
+func runChild(test: String, mode: String, timeout: Double = 90, file: StaticString = #filePath, line: UInt = #line) throws {
+    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("wxnet-swift-child-\(UUID().uuidString).log")
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: out) }
+    let handle = try FileHandle(forWritingTo: out)
+    defer { try? handle.close() }
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: exe)
+    child.arguments = ["WxNetTests.\(test)"]
+    var env = ProcessInfo.processInfo.environment
+    env[childEnv] = mode
+    child.environment = env
+    child.standardOutput = handle
+    child.standardError = handle
+    let exited = Flag()
+    let cond = NSCondition()
+    child.terminationHandler = { _ in
+        cond.lock()
+        exited.set()
+        cond.broadcast()
+        cond.unlock()
+    }
+    try child.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    cond.lock()
+    while !exited.isSet && cond.wait(until: deadline) {}
+    cond.unlock()
+    let output = { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }
+    guard exited.isSet else {
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        XCTFail("the child hung for \(timeout) s (deadlock?); its output:\n\(output())", file: file, line: line)
+        return
+    }
+    let text = output()
+    XCTAssertEqual(child.terminationReason, .exit, "the child was killed by signal \(child.terminationStatus):\n\(text)", file: file, line: line)
+    XCTAssertEqual(child.terminationStatus, 0, "the child failed:\n\(text)", file: file, line: line)
+    XCTAssertTrue(text.contains("Executed 1 test"), "the child did not run \(test):\n\(text)", file: file, line: line)
+}
+
+/// The kernel's id of the calling thread (from /proc/thread-self).
+func currentThreadID() -> String? {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")).map { URL(fileURLWithPath: $0).lastPathComponent }
+}
+
+/// Whether thread `tid` of this process is asleep (state S: blocked on a lock, a condition...).
+func threadIsSleeping(_ tid: String) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+          let paren = stat.lastIndex(of: ")") else { return false }
+    return stat[stat.index(after: paren)...].drop(while: { $0 == " " }).first == "S"
 }
