@@ -132,12 +132,12 @@ final class LifetimeTests: XCTestCase {
         }
         XCTAssertEqual(kinds, [.success, .socketOpen, .socketClose])
         for request in requests {
-            do {
-                _ = try await request.value
-                XCTFail("expected request:fail abort")
-            } catch let WxnetError.fail(errMsg, _) {
-                XCTAssertEqual(errMsg, "request:fail abort")
+            let outcome = try await bounded(20, "an awaited request to end") { await request.result }
+            guard case let .failure(WxnetError.fail(errMsg, _)) = outcome else {
+                XCTFail("expected request:fail abort, got \(outcome)")
+                continue
             }
+            XCTAssertEqual(errMsg, "request:fail abort")
         }
         XCTAssertEqual(TaskBox.live, before)
     }
