@@ -290,6 +290,7 @@ final class LifetimeTests: XCTestCase {
         XCTAssertFalse(flags[2].isSet)
         try WxNet.setLogger(nil)
         XCTAssertTrue(flags[2].isSet)
+        XCTAssertEqual(LogBox.live, 0, "no handler box left")
     }
 
     /// A handler that removes itself from inside (no other thread replacing it).
