@@ -34,7 +34,7 @@ use ::jni::sys::{jboolean, jint, jlong, jstring, JNI_FALSE};
 use ::jni::JNIEnv;
 
 use super::{
-    wxnet_app, wxnet_app_free, wxnet_app_new, wxnet_app_reset_connections, wxnet_app_set_background,
+    wxnet_abi_version, wxnet_app, wxnet_app_free, wxnet_app_new, wxnet_app_reset_connections, wxnet_app_set_background,
     wxnet_connect_socket, wxnet_download_file, wxnet_last_error, wxnet_request, wxnet_socket_close, wxnet_socket_send,
     wxnet_status, wxnet_status_str, wxnet_task_abort, wxnet_task_id, wxnet_upload_file, wxnet_version, WXNET_OK,
 };
@@ -47,6 +47,14 @@ use bridge::*;
 pub extern "system" fn Java_com_wxnet_internal_Native_version(mut env: JNIEnv, _class: JClass) -> jstring {
     // SAFETY: wxnet_version returns a static NUL-terminated string.
     unsafe { c_to_jstring(&mut env, wxnet_version()) }
+}
+
+/// `Native.abiVersion(): Int`: the C ABI version of this library
+/// (`wxnet_abi_version()`), which the Kotlin side compares with its own
+/// `Wxnet.ABI_VERSION` when it loads the library.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_com_wxnet_internal_Native_abiVersion(_env: JNIEnv, _class: JClass) -> jint {
+    wxnet_abi_version()
 }
 
 /// `Native.statusStr(status: Int): String`: the static text of a status.

@@ -69,8 +69,10 @@ public final class App: @unchecked Sendable {
     private var waitingClosers = 0
 
     /// Creates an app from its config JSON (`appId` required).
-    /// Throws `WxnetError.invalidConfig` naming the offending field.
+    /// Throws `WxnetError.invalidConfig` naming the offending field, and `invalidState` when
+    /// the loaded library implements another C ABI version than this module's header.
     public init(config: String) throws {
+        try WxNet.requireMatchingAbi()
         var out: OpaquePointer?
         let token = nextToken()
         let status = config.utf8CString.withUnsafeBufferPointer { buf in

@@ -105,6 +105,20 @@ public enum WxNet {
     public static var version: String { String(cString: wxnet_version()) }
     /// The ABI version of the header this module was compiled against.
     public static let abiVersion = Int(WXNET_ABI_VERSION)
+    /// The C ABI version of the library loaded at run time (`wxnet_abi_version()`); settable
+    /// by the tests only.
+    nonisolated(unsafe) static var loadedAbiVersion = Int(wxnet_abi_version())
+
+    /// Before the first call that hands the library anything (an app, a log handler): a
+    /// library of another C ABI version than this module's header may lay out its events
+    /// and number its statuses differently, so it is not used at all.
+    static func requireMatchingAbi() throws {
+        let loaded = loadedAbiVersion
+        if loaded != abiVersion {
+            throw WxnetError.invalidState(
+                "the loaded libwxnet implements C ABI version \(loaded), this module was compiled against version \(abiVersion): use the library and the Swift package of one release")
+        }
+    }
     /// The static description of a status code.
     public static func statusText(_ status: Int32) -> String { String(cString: wxnet_status_str(status)) }
 
@@ -122,6 +136,7 @@ public enum WxNet {
     /// the handler to return), the call from inside returns at once and that other thread
     /// installs its request (the later one) before its own `setLogger` returns.
     public static func setLogger(maxLevel: Int32 = logInfo, _ handler: (@Sendable (Int32, String) -> Void)?) throws {
+        try requireMatchingAbi()
         try LogSlot.shared.replace(handler.map(LogBox.init), maxLevel: maxLevel)
     }
 }

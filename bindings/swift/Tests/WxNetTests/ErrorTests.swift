@@ -14,6 +14,17 @@ final class ErrorTests: XCTestCase {
         }
     }
 
+    /// A library of another C ABI version is never handed an app or a log handler.
+    func testALibraryOfAnotherAbiVersionIsRefused() throws {
+        XCTAssertEqual(WxNet.loadedAbiVersion, WxNet.abiVersion, "the test library matches the header")
+        WxNet.loadedAbiVersion = WxNet.abiVersion + 1
+        defer { WxNet.loadedAbiVersion = WxNet.abiVersion }
+        let expected = WxnetError.invalidState(
+            "the loaded libwxnet implements C ABI version \(WxNet.abiVersion + 1), this module was compiled against version \(WxNet.abiVersion): use the library and the Swift package of one release")
+        XCTAssertThrowsError(try App(config: testConfig())) { XCTAssertEqual($0 as? WxnetError, expected) }
+        XCTAssertThrowsError(try WxNet.setLogger { _, _ in }) { XCTAssertEqual($0 as? WxnetError, expected) }
+    }
+
     func testMalformedOptionsAreInvalidArgument() throws {
         let app = try App(config: testConfig())
         XCTAssertThrowsError(try app.startRequest("{not json")) { error in

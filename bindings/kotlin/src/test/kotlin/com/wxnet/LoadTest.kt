@@ -29,6 +29,18 @@ class LoadTest {
     }
 }
 
+/** The binding's C ABI version is the header's, and the loaded library's. */
+class AbiVersionTest {
+    @Test
+    fun theBindingTheHeaderAndTheLibraryAgree() {
+        // bindings/kotlin is Maven's working directory.
+        val header = File("../../include/wxnet.h").readText()
+        val defined = Regex("""#define WXNET_ABI_VERSION (\d+)""").find(header)?.groupValues?.get(1)?.toInt()
+        assertEquals(defined, Wxnet.ABI_VERSION, "include/wxnet.h and Wxnet.ABI_VERSION")
+        assertEquals(Wxnet.ABI_VERSION, com.wxnet.internal.Native.abiVersion(), "the loaded library")
+    }
+}
+
 /** Run in a fresh JVM by [LoadTest]: prints the error of the first call. */
 object LoadProbe {
     @JvmStatic

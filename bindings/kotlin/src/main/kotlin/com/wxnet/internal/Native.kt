@@ -27,9 +27,19 @@ object Native {
                     "(Android: `cargo ndk ... build --release --features jni`)"
             ).apply { initCause(e) }
         }
+        // A library of another C ABI version may number statuses and events differently.
+        val abi = abiVersion()
+        if (abi != com.wxnet.Wxnet.ABI_VERSION) {
+            val which = if (path.isNullOrEmpty()) "libwxnet (System.loadLibrary(\"wxnet\"))" else path
+            throw UnsatisfiedLinkError(
+                "$which implements C ABI version $abi; this binding needs version " +
+                    "${com.wxnet.Wxnet.ABI_VERSION}: use the library and the binding of one release"
+            )
+        }
     }
 
     @JvmStatic external fun version(): String
+    @JvmStatic external fun abiVersion(): Int
     @JvmStatic external fun statusStr(status: Int): String
     @JvmStatic external fun lastError(): String
 
