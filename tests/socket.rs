@@ -388,6 +388,32 @@ fn a_peer_that_pings_without_reading_is_slowed_down_not_buffered() {
 }
 
 #[test]
+fn a_peer_that_pings_instead_of_answering_the_close_is_cut_off() {
+    let app = TestApp::new(json!({}));
+    // After our Close the server never answers it and writes a million Pings instead. Their
+    // Pongs are not sent any more: past 64 of them the connection is cut, long before the
+    // 3 s the closing handshake may otherwise take (a client reading on for those 3 s takes
+    // hundreds of thousands of them here).
+    let tag = "/ws/ping-after-close?n=1000000&t=closing";
+    let id = app.open_socket(json!({"url": ws_url(tag)}));
+    wxnet::socket_of(id).expect("socket").close(1000, "").expect("close");
+    assert_eq!(close_json(&app.closed(id))["code"], 1000);
+    wait_for_condition(
+        "the server's Pings ended",
+        Duration::from_secs(60),
+        Duration::from_millis(20),
+        || {
+            let c = SERVER.ws_counters(tag);
+            c.floods_cut + c.floods_stalled + c.floods_done > 0
+        },
+    );
+    let counters = SERVER.ws_counters(tag);
+    assert_eq!(counters.floods_cut, 1, "{counters:?}");
+    // What the socket buffers hold (about 80,000 Pings on Linux's loopback) plus the 64.
+    assert!(counters.pings_after_close < 200_000, "{counters:?}");
+}
+
+#[test]
 fn an_oversized_message_closes_with_1009() {
     let app = TestApp::new(json!({}));
     let size = wxnet::testing::DEFAULT_MAX_SOCKET_MESSAGE_BYTES + 1;

@@ -100,6 +100,7 @@
 //! | `/ws/deaf` | never reads anything (not even a Close); drops the connection after 60 s |
 //! | `/ws/push?n=1500&size=1048576` | n (at most 1000000) binary messages of size bytes (at most 16 MiB, each the byte `0x5a`), each sent once the previous one is written |
 //! | `/ws/ping-flood?n=100000` | n (at most 1000000) Pings of 125 bytes as fast as they can be written, reading nothing meanwhile; a write that waits over 2 s (the client stopped reading) ends the flood as stalled; then as `/ws/echo`. Counted by [`TestServer::ws_counters`] (every route counts the Pongs it receives) |
+//! | `/ws/ping-after-close?n=100000` | echoes; when the client's Close arrives, never answers it and writes n (at most 1000000) Pings of 125 bytes straight to the connection until a write fails (counted as cut) or waits over 2 s (stalled); counted by [`TestServer::ws_counters`] |
 //! | `/ws/flood?n=10000` | n (at most 1000000) text messages `0`, `1`, ... `{n-1}` in order, as fast as possible; with `size=S` (at most 65536) each is zero-padded to at least S characters (`size=4`: `0000`, `0001`, ...) |
 
 mod alt_svc;

@@ -63,6 +63,11 @@ pub struct WsCounters {
     pub floods_stalled: u64,
     /// `/ws/ping-flood` connections that wrote all their Pings.
     pub floods_done: u64,
+    /// `/ws/ping-flood` and `/ws/ping-after-close` connections whose flood ended with a
+    /// failed write (the client had closed the connection).
+    pub floods_cut: u64,
+    /// Pings written by `/ws/ping-after-close` after the client's Close.
+    pub pings_after_close: u64,
 }
 
 /// A close frame's reason: 125 bytes of control payload minus the 2-byte code.
@@ -101,6 +106,8 @@ enum Behavior {
     Deaf,
     /// Writes this many Pings first, reading nothing meanwhile, until a write stalls.
     PingFlood(u64),
+    /// Echoes until the client's Close, never answers it and writes this many Pings instead.
+    PingAfterClose(u64),
     /// Sends `n` binary messages of `size` bytes first, each as soon as the last one is
     /// written (so a client that stops reading slows it down).
     Push {
@@ -139,11 +146,8 @@ pub(crate) fn handle(
         "flood" => flood(query),
         "push" => push(query),
         "deaf" => Ok(Behavior::Deaf),
-        "ping-flood" => match query.number("n") {
-            Ok(n) if n.unwrap_or(100_000) <= MAX_FLOOD => Ok(Behavior::PingFlood(n.unwrap_or(100_000))),
-            Ok(_) => Err(format!("n must be <= {MAX_FLOOD}")),
-            Err(e) => Err(e),
-        },
+        "ping-flood" => flood_count(query).map(Behavior::PingFlood),
+        "ping-after-close" => flood_count(query).map(Behavior::PingAfterClose),
         _ => return None,
     };
     let accept = match check_upgrade(&req) {
@@ -160,6 +164,14 @@ pub(crate) fn handle(
         .map_or_else(String::new, |pq| pq.as_str().to_owned());
     tokio::spawn(serve(hyper::upgrade::on(&mut req), behavior, stats, tag));
     Some(switching_protocols(&accept, protocol))
+}
+
+/// `n` of `/ws/ping-flood` and `/ws/ping-after-close`: default 100000, at most [`MAX_FLOOD`].
+fn flood_count(query: &Query) -> Result<u64, String> {
+    match query.number("n")?.unwrap_or(100_000) {
+        n if n <= MAX_FLOOD => Ok(n),
+        _ => Err(format!("n must be <= {MAX_FLOOD}")),
+    }
 }
 
 fn after_ms(query: &Query, default_ms: u64) -> Result<Duration, String> {
@@ -366,9 +378,13 @@ async fn run(ws: &mut Ws, behavior: Behavior, stats: &Stats, tag: &str) -> Resul
     let mut close_frame = None;
     let mut pinger = None;
     let hold_on_close = matches!(behavior, Behavior::NoCloseReply);
+    let pings_after_close = match behavior {
+        Behavior::PingAfterClose(n) => Some(n),
+        _ => None,
+    };
     let answer_pongs = matches!(behavior, Behavior::Ping);
     match behavior {
-        Behavior::Echo | Behavior::NoCloseReply => {}
+        Behavior::Echo | Behavior::NoCloseReply | Behavior::PingAfterClose(_) => {}
         Behavior::Greet(text) => ws.send(Message::text(text)).await?,
         Behavior::Drop(after) => drop_at = Some(Instant::now() + after),
         Behavior::ServerClose(after, frame) => {
@@ -437,6 +453,11 @@ async fn run(ws: &mut Ws, behavior: Behavior, stats: &Stats, tag: &str) -> Resul
                         pongs += 1;
                         stats.ws_count(tag, |c| c.pongs += 1);
                     }
+                    Message::Close(_) if pings_after_close.is_some() => {
+                        let n = pings_after_close.unwrap_or(0);
+                        raw_pings(ws.get_mut(), n, stats, tag).await;
+                        return Ok(End::Abrupt);
+                    }
                     Message::Close(_) if hold_on_close => {
                         hold(ws).await;
                         return Ok(End::Abrupt);
@@ -471,6 +492,7 @@ async fn ping_flood(ws: &mut Ws, n: u64, stats: &Stats, tag: &str) -> Result<(),
     let payload = Bytes::from_static(&[b'p'; 125]);
     let mut written = 0;
     let mut stalled = false;
+    let mut cut = false;
     for i in 0..n {
         let flush = i % 64 == 63 || i + 1 == n;
         let step = timeout(FLOOD_STALL, async {
@@ -482,7 +504,11 @@ async fn ping_flood(ws: &mut Ws, n: u64, stats: &Stats, tag: &str) -> Result<(),
         })
         .await;
         match step {
-            Ok(result) => result?,
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => {
+                cut = true;
+                break;
+            }
             Err(_) => {
                 stalled = true;
                 break;
@@ -494,11 +520,45 @@ async fn ping_flood(ws: &mut Ws, n: u64, stats: &Stats, tag: &str) -> Result<(),
         c.flood_pings += written;
         if stalled {
             c.floods_stalled += 1;
+        } else if cut {
+            c.floods_cut += 1;
         } else {
             c.floods_done += 1;
         }
     });
     Ok(())
+}
+
+/// `/ws/ping-after-close`: `n` Pings of 125 bytes written straight to the connection (after
+/// the client's Close tungstenite would refuse to send them, and would send its answer),
+/// 64 per write; ends when a write fails (the client cut the connection) or waits over
+/// [`FLOOD_STALL`].
+async fn raw_pings(io: &mut TokioIo<Upgraded>, n: u64, stats: &Stats, tag: &str) {
+    let frame: Vec<u8> = [0x89, 125].into_iter().chain([b'p'; 125]).collect();
+    let batch = frame.repeat(64);
+    let mut written = 0;
+    let mut ended = None;
+    while written < n {
+        match timeout(FLOOD_STALL, io.write_all(&batch)).await {
+            Ok(Ok(())) => written += 64,
+            Ok(Err(_)) => {
+                ended = Some(false);
+                break;
+            }
+            Err(_) => {
+                ended = Some(true);
+                break;
+            }
+        }
+    }
+    stats.ws_count(tag, |c| {
+        c.pings_after_close += written;
+        match ended {
+            Some(true) => c.floods_stalled += 1,
+            Some(false) => c.floods_cut += 1,
+            None => c.floods_done += 1,
+        }
+    });
 }
 
 /// The frames of `/ws/fragmented`: one text message, `fragment-0|fragment-1|...`, in `parts`
